@@ -1,0 +1,23 @@
+from django.contrib import admin
+
+from accountability.models import AuditEvent
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that must not be edited by hand: the audit trail, reviews, labels."""
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "actor_label", "action", "target_type", "target_id", "request_id"]
+    list_filter = ["action", "actor_type"]
+    search_fields = ["target_id", "actor_label", "request_id"]

@@ -1,0 +1,72 @@
+"""Bearer tokens for agents and for people (personal API tokens)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from agents.models import Agent, ApiToken
+from agents.services import token_hash
+
+
+@dataclass(frozen=True)
+class AgentPrincipal:
+    """request.user for an agent's token: authenticated, but not a person."""
+
+    agent: Agent
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_superuser: bool = False
+    is_staff: bool = False
+    pk: None = None
+
+    def get_username(self) -> str:
+        return f"agent:{self.agent.slug}"
+
+    def __str__(self) -> str:
+        return self.get_username()
+
+
+class BearerTokenAuthentication(authentication.BaseAuthentication):
+    keyword = "Bearer"
+
+    def authenticate(self, request: Request) -> tuple[object, ApiToken] | None:
+        header = authentication.get_authorization_header(request).split()
+        if not header or header[0].lower() != self.keyword.lower().encode():
+            return None
+        if len(header) != 2:
+            raise exceptions.AuthenticationFailed("Authorization header must be: Bearer <token>.")
+        try:
+            raw = header[1].decode()
+        except UnicodeDecodeError as exc:
+            raise exceptions.AuthenticationFailed("The token is not valid.") from exc
+        token = (
+            ApiToken.objects.select_related("agent", "user")
+            .filter(key_hash=token_hash(raw))
+            .first()
+        )
+        if token is None or token.is_revoked:
+            raise exceptions.AuthenticationFailed("The token is not valid or was revoked.")
+        self._touch(token)
+        if token.agent_id:
+            if not token.agent.active:
+                raise exceptions.AuthenticationFailed(f"Agent {token.agent.slug} is deactivated.")
+            return AgentPrincipal(token.agent), token
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed("This account is deactivated.")
+        return token.user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        return self.keyword
+
+    @staticmethod
+    def _touch(token: ApiToken) -> None:
+        now = timezone.now()
+        resolution = dt.timedelta(seconds=settings.TOKEN_LAST_USED_RESOLUTION_SECONDS)
+        if token.last_used_at is None or now - token.last_used_at >= resolution:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)

@@ -1,0 +1,331 @@
+"""Parsing the ingest payload: fast, and naming each bad part by its path.
+
+Why not a DRF serializer here: measured on this machine, DRF validates an item with 8 fields in
+1.1 ms and jsonschema in 0.6 ms, while the ingest budget for a whole item (parse, assess, write)
+is 0.4 ms in a batch. agents.serializers.ItemInSerializer documents the same shape for OpenAPI,
+and tests/agents/test_payload.py feeds both the same payloads so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from review.assessment import FieldSubmission
+
+SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
+FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$")
+INLINE_CONTENT_TYPES = ("text/plain",)
+MAX_DOCUMENTS, MAX_FIELDS, MAX_EVIDENCE, MAX_ALTERNATIVES = 20, 200, 50, 20
+
+
+@dataclass
+class DocumentIn:
+    key: str
+    content_type: str
+    text: str
+
+
+@dataclass
+class ItemIn:
+    queue: str
+    external_id: str
+    agent_version: str
+    documents: list[DocumentIn]
+    fields: list[FieldSubmission]
+    confidence: float | None
+    rationale: str
+    metadata: dict
+    raw: dict = field(repr=False)  # the payload as sent, for the idempotency hash
+
+
+class PayloadErrors:
+    """Collects `path -> [messages]` in the order problems are found."""
+
+    def __init__(self) -> None:
+        self.by_path: dict[str, list[str]] = {}
+
+    def add(self, path: str, message: str) -> None:
+        self.by_path.setdefault(path, []).append(message)
+
+    def __bool__(self) -> bool:
+        return bool(self.by_path)
+
+
+def _string(
+    errors: PayloadErrors,
+    data: dict,
+    key: str,
+    path: str,
+    *,
+    required: bool,
+    max_length: int,
+    allow_blank: bool = False,
+    default: str = "",
+) -> str:
+    if key not in data or data[key] is None:
+        if required:
+            errors.add(path, "is required")
+        return default
+    value = data[key]
+    if not isinstance(value, str):
+        errors.add(path, f"must be a string, got {type(value).__name__}")
+        return default
+    if not allow_blank and not value.strip():
+        errors.add(path, "must not be blank")
+    elif len(value) > max_length:
+        errors.add(path, f"must be at most {max_length} characters (got {len(value)})")
+    return value
+
+
+def _probability(errors: PayloadErrors, data: dict, key: str, path: str) -> float | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        errors.add(path, "must be a number between 0 and 1")
+        return None
+    if not 0 <= value <= 1:
+        errors.add(path, "must be between 0 and 1")
+        return None
+    return float(value)
+
+
+def _list(
+    errors: PayloadErrors, data: dict, key: str, path: str, *, max_items: int, min_items: int = 0
+) -> list:
+    value = data.get(key)
+    if value is None:
+        if min_items:
+            errors.add(path, "is required")
+        return []
+    if not isinstance(value, list):
+        errors.add(path, f"must be a list, got {type(value).__name__}")
+        return []
+    if len(value) < min_items:
+        errors.add(path, f"must have at least {min_items} entry")
+    if len(value) > max_items:
+        errors.add(path, f"must have at most {max_items} entries (got {len(value)})")
+        return []
+    return value
+
+
+def _object(errors: PayloadErrors, value: Any, path: str) -> bool:
+    if not isinstance(value, dict):
+        errors.add(path, f"must be an object, got {type(value).__name__}")
+        return False
+    return True
+
+
+def _unknown_keys(errors: PayloadErrors, data: dict, allowed: frozenset[str], path: str) -> None:
+    for key in data.keys() - allowed:
+        errors.add(
+            f"{path}.{key}" if path else key,
+            f"is not a known attribute ({', '.join(sorted(allowed))})",
+        )
+
+
+ITEM_KEYS = frozenset(
+    {
+        "queue",
+        "external_id",
+        "agent_version",
+        "documents",
+        "fields",
+        "confidence",
+        "rationale",
+        "metadata",
+    }
+)
+DOCUMENT_KEYS = frozenset({"key", "content_type", "text"})
+FIELD_KEYS = frozenset({"name", "value", "confidence", "evidence", "alternatives", "rationale"})
+EVIDENCE_KEYS = frozenset({"document", "quote", "start", "end", "page", "bbox"})
+ALTERNATIVE_KEYS = frozenset({"value", "confidence"})
+
+
+def parse_item(data: Any, prefix: str = "") -> tuple[ItemIn | None, dict[str, list[str]]]:
+    """Return the parsed item, or None and every problem found, keyed by path."""
+    errors = PayloadErrors()
+    if not _object(errors, data, prefix or "body"):
+        return None, errors.by_path
+    at = (lambda name: f"{prefix}.{name}") if prefix else (lambda name: name)
+    _unknown_keys(errors, data, ITEM_KEYS, prefix)
+    queue = _string(errors, data, "queue", at("queue"), required=True, max_length=80)
+    if queue and not SLUG.match(queue):
+        errors.add(at("queue"), "must be a queue slug (letters, digits, - and _)")
+    external_id = _string(
+        errors, data, "external_id", at("external_id"), required=True, max_length=200
+    )
+    agent_version = _string(
+        errors,
+        data,
+        "agent_version",
+        at("agent_version"),
+        required=False,
+        max_length=80,
+        allow_blank=True,
+    )
+    documents = _documents(errors, data, at("documents"))
+    texts = {doc.key: doc.text for doc in documents}
+    fields = _fields(errors, data, at("fields"), texts)
+    confidence = _probability(errors, data, "confidence", at("confidence"))
+    rationale = _string(
+        errors,
+        data,
+        "rationale",
+        at("rationale"),
+        required=False,
+        max_length=20_000,
+        allow_blank=True,
+    )
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        errors.add(at("metadata"), f"must be an object, got {type(metadata).__name__}")
+    if errors:
+        return None, errors.by_path
+    return ItemIn(
+        queue, external_id, agent_version, documents, fields, confidence, rationale, metadata, data
+    ), {}
+
+
+def _documents(errors: PayloadErrors, data: dict, path: str) -> list[DocumentIn]:
+    documents: list[DocumentIn] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(_list(errors, data, "documents", path, max_items=MAX_DOCUMENTS)):
+        here = f"{path}[{index}]"
+        if not _object(errors, raw, here):
+            continue
+        _unknown_keys(errors, raw, DOCUMENT_KEYS, here)
+        key = _string(errors, raw, "key", f"{here}.key", required=True, max_length=100)
+        if key in seen:
+            errors.add(f"{here}.key", f"{key!r} is used by an earlier document")
+        seen.add(key)
+        content_type = raw.get("content_type", "text/plain")
+        if content_type not in INLINE_CONTENT_TYPES:
+            errors.add(
+                f"{here}.content_type", f"only text/plain can be sent inline, not {content_type!r}"
+            )
+        text = _string(
+            errors,
+            raw,
+            "text",
+            f"{here}.text",
+            required=True,
+            max_length=5_000_000,
+            allow_blank=True,
+        )
+        documents.append(DocumentIn(key, content_type, text))
+    return documents
+
+
+def _fields(
+    errors: PayloadErrors, data: dict, path: str, texts: dict[str, str]
+) -> list[FieldSubmission]:
+    fields: list[FieldSubmission] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(
+        _list(errors, data, "fields", path, max_items=MAX_FIELDS, min_items=1)
+    ):
+        here = f"{path}[{index}]"
+        if not _object(errors, raw, here):
+            continue
+        _unknown_keys(errors, raw, FIELD_KEYS, here)
+        name = _string(errors, raw, "name", f"{here}.name", required=True, max_length=100)
+        if name and not FIELD_NAME.match(name):
+            errors.add(f"{here}.name", "must be an identifier such as policy_number")
+        elif name in seen:
+            errors.add(f"{here}.name", f"{name!r} appears twice")
+        seen.add(name)
+        if "value" not in raw:
+            errors.add(f"{here}.value", "is required (send null for no value)")
+        confidence = _probability(errors, raw, "confidence", f"{here}.confidence")
+        evidence = [
+            ev
+            for i, ev in enumerate(
+                _list(errors, raw, "evidence", f"{here}.evidence", max_items=MAX_EVIDENCE)
+            )
+            if _evidence_ok(errors, ev, f"{here}.evidence[{i}]", texts)
+        ]
+        alternatives = [
+            alt
+            for i, alt in enumerate(
+                _list(
+                    errors, raw, "alternatives", f"{here}.alternatives", max_items=MAX_ALTERNATIVES
+                )
+            )
+            if _alternative_ok(errors, alt, f"{here}.alternatives[{i}]")
+        ]
+        rationale = _string(
+            errors,
+            raw,
+            "rationale",
+            f"{here}.rationale",
+            required=False,
+            max_length=10_000,
+            allow_blank=True,
+        )
+        fields.append(
+            FieldSubmission(name, raw.get("value"), confidence, evidence, alternatives, rationale)
+        )
+    return fields
+
+
+def _non_negative_int(
+    errors: PayloadErrors, data: dict, key: str, path: str, minimum: int = 0
+) -> int | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        errors.add(path, f"must be a whole number of at least {minimum}")
+        return None
+    return value
+
+
+def _evidence_ok(errors: PayloadErrors, evidence: Any, path: str, texts: dict[str, str]) -> bool:
+    if not _object(errors, evidence, path):
+        return False
+    before = len(errors.by_path)
+    _unknown_keys(errors, evidence, EVIDENCE_KEYS, path)
+    key = _string(errors, evidence, "document", f"{path}.document", required=True, max_length=100)
+    if key and key not in texts:
+        known = ", ".join(texts) or "none were sent"
+        errors.add(f"{path}.document", f"no document with key {key!r} in this item (keys: {known})")
+    if "quote" in evidence:
+        _string(errors, evidence, "quote", f"{path}.quote", required=True, max_length=10_000)
+    start = _non_negative_int(errors, evidence, "start", f"{path}.start")
+    end = _non_negative_int(errors, evidence, "end", f"{path}.end")
+    _non_negative_int(errors, evidence, "page", f"{path}.page", minimum=1)
+    if ("start" in evidence) != ("end" in evidence):
+        errors.add(f"{path}.end", "start and end go together")
+    elif start is not None and end is not None:
+        if end < start:
+            errors.add(f"{path}.end", "must not be before start")
+        elif key in texts and end > len(texts[key]):
+            errors.add(
+                f"{path}.end", f"is past the end of document {key!r} ({len(texts[key])} characters)"
+            )
+    if "bbox" in evidence:
+        box = evidence["bbox"]
+        if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
+            errors.add(f"{path}.bbox", "must be four numbers [x0, y0, x1, y1]")
+    if not ({"quote", "start", "bbox"} & evidence.keys()):
+        errors.add(path, "give a quote, a start/end span or a page bbox")
+    return len(errors.by_path) == before
+
+
+def _alternative_ok(errors: PayloadErrors, alternative: Any, path: str) -> bool:
+    if not _object(errors, alternative, path):
+        return False
+    before = len(errors.by_path)
+    _unknown_keys(errors, alternative, ALTERNATIVE_KEYS, path)
+    if "value" not in alternative:
+        errors.add(f"{path}.value", "is required")
+    _probability(errors, alternative, "confidence", f"{path}.confidence")
+    return len(errors.by_path) == before
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

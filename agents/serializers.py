@@ -1,0 +1,91 @@
+"""The ingest payload as OpenAPI documents it.
+
+agents.payload parses requests (DRF validation is too slow for the ingest budget: see there);
+tests/agents/test_payload.py keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+ZERO_TO_ONE = {
+    "min_value": "must be between 0 and 1",
+    "max_value": "must be between 0 and 1",
+    "invalid": "must be a number between 0 and 1",
+}
+INLINE_CONTENT_TYPES = ["text/plain"]
+
+
+class AnyJSONField(serializers.JSONField):
+    """A field's value: any JSON, null included, but the key must be present."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(allow_null=True, **kwargs)
+
+
+class DocumentInSerializer(serializers.Serializer):
+    key = serializers.CharField(max_length=100)
+    content_type = serializers.ChoiceField(
+        choices=INLINE_CONTENT_TYPES,
+        default="text/plain",
+        error_messages={"invalid_choice": "only text/plain can be sent inline, not {input}"},
+    )
+    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+
+class EvidenceInSerializer(serializers.Serializer):
+    document = serializers.CharField(max_length=100)
+    quote = serializers.CharField(required=False, allow_blank=False, trim_whitespace=False)
+    start = serializers.IntegerField(required=False, min_value=0)
+    end = serializers.IntegerField(required=False, min_value=0)
+    page = serializers.IntegerField(required=False, min_value=1)
+    bbox = serializers.ListField(
+        child=serializers.FloatField(), min_length=4, max_length=4, required=False
+    )
+
+
+class AlternativeInSerializer(serializers.Serializer):
+    value = AnyJSONField()
+    confidence = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1, error_messages=ZERO_TO_ONE
+    )
+
+
+class FieldInSerializer(serializers.Serializer):
+    name = serializers.RegexField(
+        r"^[A-Za-z_][A-Za-z0-9_.-]{0,99}$",
+        error_messages={"invalid": "must be an identifier such as policy_number"},
+    )
+    value = AnyJSONField()
+    confidence = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1, error_messages=ZERO_TO_ONE
+    )
+    evidence = EvidenceInSerializer(many=True, required=False, max_length=50)
+    alternatives = AlternativeInSerializer(many=True, required=False, max_length=20)
+    rationale = serializers.CharField(required=False, allow_blank=True, max_length=10_000)
+
+
+class ItemInSerializer(serializers.Serializer):
+    queue = serializers.SlugField(max_length=80)
+    external_id = serializers.CharField(max_length=200)
+    agent_version = serializers.CharField(
+        max_length=80, required=False, allow_blank=True, default=""
+    )
+    documents = DocumentInSerializer(many=True, required=False, max_length=20)
+    fields = FieldInSerializer(many=True, min_length=1, max_length=200)
+    confidence = serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1, error_messages=ZERO_TO_ONE
+    )
+    rationale = serializers.CharField(
+        required=False, allow_blank=True, max_length=20_000, default=""
+    )
+    metadata = serializers.DictField(required=False, default=dict)
+
+
+class ReasonOutSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    field = serializers.CharField(source="field_name", allow_blank=True)
+    message = serializers.CharField()
+    blocking = serializers.BooleanField()

@@ -1,0 +1,205 @@
+"""Read endpoints for agents and people, and the reviewer API (claim, release, decide)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents.authentication import AgentPrincipal
+from agents.permissions import IsPerson
+from review import selectors, services
+from review.models import Item, Lease, Queue, Review, Verdict
+
+
+class ReasonSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    field = serializers.CharField(source="field_name")
+    message = serializers.CharField()
+    blocking = serializers.BooleanField()
+
+
+class FieldSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    value = serializers.JSONField()
+    confidence = serializers.FloatField(allow_null=True)
+    evidence = serializers.JSONField()
+    alternatives = serializers.JSONField()
+    rationale = serializers.CharField()
+    verdict = serializers.CharField(help_text="Blank until decided.")
+    final_value = serializers.JSONField(
+        help_text="The value after review (null if not determinable)."
+    )
+
+
+class DocumentSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    content_type = serializers.CharField(source="document.content_type")
+    sha256 = serializers.CharField(source="document.sha256")
+    text = serializers.CharField(source="document.text")
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.CharField()
+    reason = serializers.CharField()
+    comment = serializers.CharField()
+    decided_at = serializers.DateTimeField()
+
+
+class ItemSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    external_id = serializers.CharField()
+    queue = serializers.CharField(source="queue.slug")
+    agent = serializers.CharField(source="agent.slug")
+    agent_version = serializers.CharField()
+    status = serializers.CharField()
+    priority = serializers.IntegerField()
+    due_at = serializers.DateTimeField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    rationale = serializers.CharField()
+    metadata = serializers.JSONField()
+    reasons = ReasonSerializer(many=True)
+    fields = FieldSerializer(many=True)
+    documents = DocumentSerializer(many=True, source="item_documents")
+    decision = serializers.SerializerMethodField()
+
+    def get_decision(self, item: Item) -> dict | None:
+        reviews = list(item.reviews.all())
+        return DecisionSerializer(reviews[-1]).data if reviews else None
+
+
+class LeaseSerializer(serializers.Serializer):
+    token = serializers.UUIDField()
+    expires_at = serializers.DateTimeField()
+    item = serializers.SerializerMethodField()
+
+    def get_item(self, lease: Lease) -> dict:
+        item = selectors.item_with_details(Item.objects.filter(pk=lease.item_id)).get()
+        return ItemSerializer(item).data
+
+
+class QueueSerializer(serializers.Serializer):
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    fields = serializers.JSONField(source="field_schema")
+    default_threshold = serializers.FloatField()
+    sla_minutes = serializers.IntegerField()
+
+
+class QueueListApi(APIView):
+    @extend_schema(
+        responses=QueueSerializer(many=True), summary="Queues this token or person may use"
+    )
+    def get(self, request: Request) -> Response:
+        if isinstance(request.user, AgentPrincipal):
+            queues = selectors.queues_for_agent(request.user.agent)
+        else:
+            queues = Queue.objects.visible_to(request.user)
+        return Response(QueueSerializer(queues, many=True).data)
+
+
+class ItemDetailApi(APIView):
+    @extend_schema(
+        responses=ItemSerializer, summary="An item: status, reasons, and once decided the verdicts"
+    )
+    def get(self, request: Request, item_id: int) -> Response:
+        if isinstance(request.user, AgentPrincipal):
+            items = selectors.items_of_agent(request.user.agent)
+        else:
+            items = selectors.items_visible_to_person(request.user)
+        item = get_object_or_404(selectors.item_with_details(items), pk=item_id)
+        return Response(ItemSerializer(item).data)
+
+
+class QueueClaimApi(APIView):
+    permission_classes = [IsPerson]
+
+    @extend_schema(
+        request=None,
+        responses={200: LeaseSerializer, 204: OpenApiResponse(description="Nothing is waiting.")},
+        summary="Lease the next item of a queue",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        queue = get_object_or_404(Queue.objects.visible_to(request.user), slug=slug)
+        lease = services.lease_claim_next(queue=queue, reviewer=request.user)
+        if lease is None:
+            return Response(status=204)
+        response = Response(LeaseSerializer(lease).data)
+        response["Location"] = reverse("api:item-detail", args=[lease.item_id])
+        return response
+
+
+class ItemReleaseApi(APIView):
+    permission_classes = [IsPerson]
+
+    class InputSerializer(serializers.Serializer):
+        lease = serializers.UUIDField()
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        request=InputSerializer, responses={200: ItemSerializer}, summary="Give an item back"
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        get_object_or_404(selectors.items_visible_to_person(request.user), pk=item_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.lease_release(
+            item_id=item_id,
+            reviewer=request.user,
+            lease_token=data.validated_data["lease"],
+            reason=data.validated_data["reason"],
+        )
+        item = selectors.item_with_details(Item.objects.filter(pk=item_id)).get()
+        return Response(ItemSerializer(item).data)
+
+
+class ItemDecisionApi(APIView):
+    permission_classes = [IsPerson]
+
+    class FieldVerdictSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        verdict = serializers.ChoiceField(choices=Verdict.choices)
+        value = serializers.JSONField(required=False, allow_null=True)
+
+    class InputSerializer(serializers.Serializer):
+        lease = serializers.UUIDField()
+        decision = serializers.ChoiceField(choices=Review.Decision.choices)
+        fields = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+        reason = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
+        comment = serializers.CharField(
+            max_length=10_000, required=False, allow_blank=True, default=""
+        )
+        active_seconds = serializers.FloatField(min_value=0, required=False, allow_null=True)
+
+        def validate_fields(self, value: list[dict]) -> list[dict]:
+            serializer = ItemDecisionApi.FieldVerdictSerializer(data=value, many=True)
+            serializer.is_valid(raise_exception=True)
+            # keep "value" absent (not None) when the client did not send it
+            return [dict(entry) for entry in serializer.validated_data]
+
+    @extend_schema(
+        request=InputSerializer, responses={200: ItemSerializer}, summary="Decide an item you hold"
+    )
+    def post(self, request: Request, item_id: int) -> Response:
+        get_object_or_404(selectors.items_visible_to_person(request.user), pk=item_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        services.item_decide(
+            item_id=item_id,
+            reviewer=request.user,
+            lease_token=values["lease"],
+            decision=values["decision"],
+            fields=[services.FieldVerdictIn(**entry) for entry in values["fields"]],
+            reason=values["reason"],
+            comment=values["comment"],
+            active_seconds=values.get("active_seconds"),
+        )
+        item = selectors.item_with_details(Item.objects.filter(pk=item_id)).get()
+        return Response(ItemSerializer(item).data)

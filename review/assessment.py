@@ -1,0 +1,204 @@
+"""Assessment: the system's own view of an output's risk, as a pipeline of small checks.
+
+Each check looks at a submission under its queue's policy and yields Reasons. Checks are pure
+(no database), so ingest can assess a batch of 500 items without a query per field. Routing then
+turns the reasons into a status and a priority. Add a check by appending to CHECKS.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from review import schema
+from review.models import Item, Queue
+
+
+@dataclass(frozen=True)
+class FieldSubmission:
+    name: str
+    value: Any
+    confidence: float | None
+    evidence: list[dict] = field(default_factory=list)
+    alternatives: list[dict] = field(default_factory=list)
+    rationale: str = ""
+
+
+@dataclass(frozen=True)
+class Submission:
+    fields: list[FieldSubmission]
+    documents: dict[str, str]  # key -> text
+    confidence: float | None = None
+
+
+@dataclass(frozen=True)
+class ReasonDraft:
+    code: str
+    field_name: str
+    message: str
+    blocking: bool
+    details: dict = field(default_factory=dict)
+
+
+Check = Callable[[Queue, Submission], Iterable[ReasonDraft]]
+
+
+def _percent(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+def check_schema(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    given = {f.name: f for f in submission.fields}
+    for spec in queue.field_schema:
+        name = spec["name"]
+        submitted = given.get(name)
+        if spec.get("required") and (submitted is None or submitted.value in (None, "")):
+            yield ReasonDraft(
+                "missing_field",
+                name,
+                f"The agent gave no value for {name}, which this queue requires.",
+                True,
+            )
+        elif submitted is not None and (problem := schema.value_error(spec, submitted.value)):
+            yield ReasonDraft(
+                "invalid_value",
+                name,
+                f"The value of {name} {problem}.",
+                True,
+                {"value": submitted.value},
+            )
+
+
+def check_confidence(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    for f in submission.fields:
+        threshold = queue.threshold_for(f.name)
+        if f.confidence is None:
+            yield ReasonDraft(
+                "low_confidence",
+                f.name,
+                f"The agent gave no confidence for {f.name}.",
+                True,
+                {"threshold": threshold},
+            )
+        elif f.confidence < threshold:
+            yield ReasonDraft(
+                "low_confidence",
+                f.name,
+                f"The agent is {_percent(f.confidence)} sure of {f.name}; "
+                f"this queue accepts {_percent(threshold)} or more without review.",
+                True,
+                {"confidence": f.confidence, "threshold": threshold},
+            )
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Whitespace runs to one space, case folded: how quotes are matched against sources."""
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def check_evidence(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    normalised: dict[str, str] = {}
+    for f in submission.fields:
+        for index, evidence in enumerate(f.evidence):
+            quote = evidence.get("quote")
+            key = evidence.get("document")
+            if not quote or key not in submission.documents:
+                continue
+            if quote in submission.documents[key]:
+                continue
+            if key not in normalised:
+                normalised[key] = normalise(submission.documents[key])
+            if normalise(quote) not in normalised[key]:
+                yield ReasonDraft(
+                    "evidence_not_found",
+                    f.name,
+                    f"The agent quotes “{_shorten(quote)}” as evidence for {f.name}, "
+                    f"but that text is not in the document “{key}”.",
+                    True,
+                    {"evidence_index": index, "document": key, "quote": quote},
+                )
+
+
+def check_alternatives(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    for f in submission.fields:
+        if f.confidence is None:
+            continue
+        for alternative in f.alternatives:
+            other = alternative.get("confidence")
+            if other is None or alternative.get("value") == f.value:
+                continue
+            if f.confidence - other <= queue.alternative_margin:
+                yield ReasonDraft(
+                    "close_alternative",
+                    f.name,
+                    f"The agent nearly chose {alternative.get('value')!r} for {f.name} "
+                    f"({_percent(other)} against {_percent(f.confidence)} for {f.value!r}).",
+                    True,
+                    {"alternative": alternative.get("value"), "confidence": other},
+                )
+                break
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+CHECKS: list[Check] = [check_schema, check_confidence, check_evidence, check_alternatives]
+
+# How much each kind of doubt adds to an item's risk (its priority in the queue).
+RISK_WEIGHTS = {
+    "missing_field": 40,
+    "invalid_value": 40,
+    "evidence_not_found": 30,
+    "close_alternative": 20,
+    "low_confidence": 10,
+}
+
+
+def assess(queue: Queue, submission: Submission) -> list[ReasonDraft]:
+    return [reason for check in CHECKS for reason in check(queue, submission)]
+
+
+@dataclass(frozen=True)
+class Routing:
+    status: str
+    is_qa_sample: bool
+    priority: int
+    reasons: list[ReasonDraft]
+
+
+def risk_score(reasons: list[ReasonDraft], submission: Submission) -> int:
+    score = sum(RISK_WEIGHTS.get(reason.code, 10) for reason in reasons if reason.blocking)
+    confidences = [f.confidence for f in submission.fields if f.confidence is not None]
+    if confidences:
+        score += round((1 - min(confidences)) * 100)
+    return min(score, 1000)
+
+
+def route(
+    queue: Queue,
+    submission: Submission,
+    reasons: list[ReasonDraft],
+    rng: random.Random | None = None,
+) -> Routing:
+    """Auto-accept when nothing blocks, except a QA sample at the queue's rate; else queue it."""
+    priority = risk_score(reasons, submission)
+    if any(reason.blocking for reason in reasons):
+        return Routing(Item.Status.PENDING, False, priority, reasons)
+    draw = (rng or random).random()
+    if draw < queue.qa_sample_rate:
+        sample = ReasonDraft(
+            "qa_sample",
+            "",
+            "Sampled for quality control: it would otherwise have been accepted without review.",
+            False,
+            {"rate": queue.qa_sample_rate},
+        )
+        return Routing(Item.Status.PENDING, True, priority, [*reasons, sample])
+    return Routing(Item.Status.AUTO_ACCEPTED, False, priority, reasons)

@@ -1,0 +1,320 @@
+"""Queues, the items agents send, their fields and reasons for doubt, leases and reviews."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class FieldType(models.TextChoices):
+    STRING = "string"
+    NUMBER = "number"
+    INTEGER = "integer"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    DATETIME = "datetime"
+
+
+class QueueQuerySet(models.QuerySet["Queue"]):
+    def visible_to(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
+        """Queues a person works in: as reviewer or lead; staff admins see all."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(Q(reviewers=user) | Q(leads=user)).distinct()
+
+
+class Queue(models.Model):
+    """Where items wait for people, and the routing policy that decides which items do.
+
+    field_schema is a list of {name, type, required, threshold, enum, pattern}; see
+    review.schema for its validation. A field without its own threshold uses default_threshold.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    field_schema = models.JSONField(default=list, blank=True)
+    default_threshold = models.FloatField(default=0.85)
+    qa_sample_rate = models.FloatField(
+        default=0.02, help_text="Share of auto-accept candidates sent to QA."
+    )
+    alternative_margin = models.FloatField(
+        default=0.10,
+        help_text="An alternative this close to the chosen value's confidence raises doubt.",
+    )
+    sla_minutes = models.PositiveIntegerField(default=240)
+    lease_minutes = models.PositiveIntegerField(default=10)
+    blind_review = models.BooleanField(
+        default=False, help_text="Hide agent confidences from reviewers."
+    )
+    reviewers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="review_queues"
+    )
+    leads = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="led_queues")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = QueueQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(default_threshold__gte=0, default_threshold__lte=1),
+                name="queue_threshold_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(qa_sample_rate__gte=0, qa_sample_rate__lte=1), name="queue_qa_rate_0_1"
+            ),
+            models.CheckConstraint(condition=Q(lease_minutes__gte=1), name="queue_lease_min_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def field_spec(self, name: str) -> dict | None:
+        return next((spec for spec in self.field_schema if spec.get("name") == name), None)
+
+    def threshold_for(self, name: str) -> float:
+        spec = self.field_spec(name) or {}
+        threshold = spec.get("threshold")
+        return self.default_threshold if threshold is None else float(threshold)
+
+
+class Document(models.Model):
+    """Source data an agent worked from. Identical content is stored once (sha256)."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    content_type = models.CharField(max_length=100)
+    text = models.TextField(blank=True)
+    size_bytes = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.content_type} {self.sha256[:12]}"
+
+
+class ItemQuerySet(models.QuerySet["Item"]):
+    def waiting(self) -> ItemQuerySet:
+        return self.filter(status=Item.Status.PENDING)
+
+    def claimable(self, now: timezone.datetime | None = None) -> ItemQuerySet:
+        """Waiting items nobody holds: never leased, or whose lease ran out (no sweeper needed)."""
+        now = now or timezone.now()
+        return self.waiting().filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+
+    def in_claim_order(self) -> ItemQuerySet:
+        return self.order_by("-priority", "due_at", "id")
+
+
+class Item(models.Model):
+    """One agent output under review."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending_review", "Waiting for review"
+        AUTO_ACCEPTED = "auto_accepted", "Auto-accepted"
+        APPROVED = "approved", "Approved"
+        REJECTED = "rejected", "Rejected"
+
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="items")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="items")
+    agent_version = models.CharField(max_length=80, blank=True)
+    external_id = models.CharField(max_length=200)  # the agent's own id: the idempotency key
+    payload_sha256 = models.CharField(max_length=64)  # to tell a retry from a conflicting reuse
+    status = models.CharField(max_length=16, choices=Status)
+    is_qa_sample = models.BooleanField(default=False)
+    priority = models.IntegerField(default=0, help_text="Risk score: higher is reviewed first.")
+    due_at = models.DateTimeField()
+    confidence = models.FloatField(null=True, blank=True)
+    rationale = models.TextField(blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # Denormalised from the active Lease so that claim-next is one indexed query.
+    lease_holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    leased_until = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ItemQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "external_id"], name="item_unique_agent_external_id"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
+                name="item_confidence_0_1",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                "queue",
+                models.F("priority").desc(),
+                "due_at",
+                "id",
+                condition=Q(status="pending_review"),
+                name="item_claim_order",
+            ),
+            models.Index(
+                fields=["queue", "status", "created_at"], name="item_queue_status_created"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.agent_id}/{self.external_id}"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status in {
+            self.Status.APPROVED,
+            self.Status.REJECTED,
+            self.Status.AUTO_ACCEPTED,
+        }
+
+
+class ItemDocument(models.Model):
+    """A document as one item refers to it, under the key its evidence uses."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="item_documents")
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "key"], name="item_document_unique_key")
+        ]
+
+
+class Verdict(models.TextChoices):
+    CORRECT = "correct", "Correct"
+    CORRECTED = "corrected", "Corrected"
+    UNDETERMINABLE = "undeterminable", "Not determinable from the source"
+
+
+class ItemField(models.Model):
+    """One value in an item, with the agent's confidence and evidence, and its final verdict."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="fields")
+    position = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100)
+    value = models.JSONField(null=True)
+    confidence = models.FloatField(null=True, blank=True)
+    evidence = models.JSONField(default=list, blank=True)
+    alternatives = models.JSONField(default=list, blank=True)
+    rationale = models.TextField(blank=True)
+    final_value = models.JSONField(null=True, blank=True)
+    verdict = models.CharField(max_length=16, choices=Verdict, blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "name"], name="item_field_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}={self.value!r}"
+
+
+class Reason(models.Model):
+    """One structured cause of doubt: why an item is in front of a person."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="reasons")
+    code = models.CharField(max_length=40)
+    field_name = models.CharField(max_length=100, blank=True)  # blank: about the whole item
+    message = models.TextField()
+    blocking = models.BooleanField(help_text="Blocks auto-acceptance.")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.code}({self.field_name or '-'})"
+
+
+class Lease(models.Model):
+    """A timed claim on an item. The token must accompany every write the holder makes."""
+
+    class End(models.TextChoices):
+        DECIDED = "decided"
+        RELEASED = "released"
+        EXPIRED = "expired"
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="leases")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="leases"
+    )
+    token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end = models.CharField(max_length=10, choices=End, blank=True)
+    release_reason = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            # The database itself refuses a second open lease on one item.
+            models.UniqueConstraint(
+                fields=["item"], condition=Q(ended_at__isnull=True), name="lease_one_open_per_item"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["expires_at"], condition=Q(ended_at__isnull=True), name="lease_open_expiry"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"lease {self.token} on item {self.item_id}"
+
+
+class Review(models.Model):
+    """One reviewer's pass over an item, ending in a decision."""
+
+    class Decision(models.TextChoices):
+        APPROVE = "approve"
+        REJECT = "reject"
+
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reviews")
+    lease = models.OneToOneField(Lease, on_delete=models.PROTECT, related_name="review")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
+    )
+    decision = models.CharField(max_length=10, choices=Decision)
+    reason = models.CharField(max_length=60, blank=True)
+    comment = models.TextField(blank=True)
+    started_at = models.DateTimeField()
+    decided_at = models.DateTimeField()
+    active_seconds = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["decided_at"]
+
+    def __str__(self) -> str:
+        return f"{self.decision} of item {self.item_id} by {self.reviewer_id}"
+
+
+class FieldLabel(models.Model):
+    """The verdict on one field in one review: the labeled feedback agents learn from."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="labels")
+    field = models.ForeignKey(ItemField, on_delete=models.CASCADE, related_name="labels")
+    verdict = models.CharField(max_length=16, choices=Verdict)
+    original_value = models.JSONField(null=True)
+    final_value = models.JSONField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "field"], name="label_unique_per_review")
+        ]

@@ -1,0 +1,18 @@
+"""Every write that matters. Views, API, tasks and commands call these; nothing else writes."""
+
+from review.services.decisions import FieldVerdictIn, item_decide
+from review.services.ingest import IngestOutcome, IngestResult, items_ingest
+from review.services.leases import lease_claim_next, lease_release, leases_close_expired
+from review.services.queues import queue_apply
+
+__all__ = [
+    "FieldVerdictIn",
+    "IngestOutcome",
+    "IngestResult",
+    "item_decide",
+    "items_ingest",
+    "lease_claim_next",
+    "lease_release",
+    "leases_close_expired",
+    "queue_apply",
+]

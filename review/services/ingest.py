@@ -1,0 +1,279 @@
+"""Ingest: agent outputs in, assessed, routed and written with their audit events.
+
+One code path serves the single and the batch endpoint. A batch is parsed and assessed in
+Python, then written with bulk inserts in one transaction; if a concurrent request inserted
+one of the same external ids first, the batch falls back to one transaction per item, so
+every item still gets its own correct answer and nothing is written twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import random
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accountability.audit import Actor, audit_event, audit_log_many
+from review.assessment import ReasonDraft, Submission, assess, route
+from review.models import Document, Item, ItemDocument, ItemField, Queue, Reason
+
+if TYPE_CHECKING:
+    from agents.models import Agent
+    from agents.payload import ItemIn
+
+
+class IngestOutcome(StrEnum):
+    CREATED = "created"  # new item written
+    REPLAYED = "replayed"  # same external_id, same payload: the first result again
+    CONFLICT = "conflict"  # same external_id, different payload
+    INVALID = "invalid"  # refers to something that does not exist (an unknown queue)
+    FORBIDDEN = "forbidden"  # a queue this agent may not post to
+
+
+@dataclass
+class IngestResult:
+    outcome: IngestOutcome
+    item: Item | None = None
+    reasons: list[Reason] = field(default_factory=list)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    message: str = ""
+
+
+def payload_sha256(raw: dict) -> str:
+    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass
+class _Pending:
+    """An item that passed every check and waits to be written."""
+
+    index: int
+    payload: ItemIn
+    queue: Queue
+    sha256: str
+    item: Item | None = None
+    reasons: list[ReasonDraft] = field(default_factory=list)
+
+
+def items_ingest(
+    *, agent: Agent, payloads: list[ItemIn], rng: random.Random | None = None
+) -> list[IngestResult]:
+    """Assess, route and store each payload; return one result per payload, in order.
+
+    Safe to call twice with the same payloads: the second call replays the first results.
+    """
+    results: list[IngestResult | None] = [None] * len(payloads)
+    queues = {q.slug: q for q in Queue.objects.filter(slug__in={p.queue for p in payloads})}
+    allowed = set(agent.queues.values_list("id", flat=True))
+    pending: list[_Pending] = []
+    for index, payload in enumerate(payloads):
+        queue = queues.get(payload.queue)
+        if queue is None:
+            results[index] = IngestResult(
+                IngestOutcome.INVALID, errors={"queue": [f"no queue with slug {payload.queue!r}"]}
+            )
+        elif queue.pk not in allowed:
+            results[index] = IngestResult(
+                IngestOutcome.FORBIDDEN,
+                message=f"Agent {agent.slug} may not post to queue {queue.slug}.",
+            )
+        else:
+            pending.append(_Pending(index, payload, queue, payload_sha256(payload.raw)))
+    for index, result in _resolve(agent, pending, rng).items():
+        results[index] = result
+    return results  # type: ignore[return-value]
+
+
+def _resolve(
+    agent: Agent, pending: list[_Pending], rng: random.Random | None
+) -> dict[int, IngestResult]:
+    """Answer repeats from what exists, write the rest."""
+    results: dict[int, IngestResult] = {}
+    existing = _existing_items(agent, [p.payload.external_id for p in pending])
+    fresh: list[_Pending] = []
+    first_in_batch: dict[str, _Pending] = {}
+    for p in pending:
+        external_id = p.payload.external_id
+        if external_id in existing:
+            results[p.index] = _repeat(existing[external_id], p.sha256)
+        elif external_id in first_in_batch:
+            # The same id twice in one batch: the later one repeats the earlier.
+            results[p.index] = IngestResult(IngestOutcome.REPLAYED)  # filled in after writing
+        else:
+            first_in_batch[external_id] = p
+            fresh.append(p)
+    if fresh:
+        try:
+            results.update(_write(agent, fresh, rng))
+        except IntegrityError:
+            # Another request inserted one of these external ids after our lookup.
+            if len(fresh) == 1:
+                results.update(_resolve(agent, fresh, rng))
+            else:
+                for p in fresh:
+                    results.update(_resolve(agent, [p], rng))
+    for p in pending:
+        result = results[p.index]
+        if result.outcome == IngestOutcome.REPLAYED and result.item is None:
+            first = results[first_in_batch[p.payload.external_id].index]
+            results[p.index] = _repeat(first.item, p.sha256) if first.item else first
+    return results
+
+
+def _existing_items(agent: Agent, external_ids: list[str]) -> dict[str, Item]:
+    if not external_ids:
+        return {}
+    items = Item.objects.filter(agent=agent, external_id__in=external_ids).prefetch_related(
+        "reasons"
+    )
+    return {item.external_id: item for item in items}
+
+
+def _repeat(item: Item, sha256: str) -> IngestResult:
+    if item.payload_sha256 != sha256:
+        return IngestResult(
+            IngestOutcome.CONFLICT,
+            item=item,
+            message=(
+                f"external_id {item.external_id!r} was already used for item {item.pk} with a "
+                "different payload. Send a new external_id for a new output."
+            ),
+        )
+    return IngestResult(IngestOutcome.REPLAYED, item=item, reasons=list(item.reasons.all()))
+
+
+def _submission(payload: ItemIn) -> Submission:
+    return Submission(
+        fields=payload.fields,
+        documents={doc.key: doc.text for doc in payload.documents},
+        confidence=payload.confidence,
+    )
+
+
+def _write(
+    agent: Agent, fresh: list[_Pending], rng: random.Random | None
+) -> dict[int, IngestResult]:
+    now = timezone.now()
+    actor = Actor.agent(agent)
+    for p in fresh:
+        submission = _submission(p.payload)
+        routing = route(p.queue, submission, assess(p.queue, submission), rng)
+        p.reasons = routing.reasons
+        p.item = Item(
+            queue=p.queue,
+            agent=agent,
+            agent_version=p.payload.agent_version,
+            external_id=p.payload.external_id,
+            payload_sha256=p.sha256,
+            status=routing.status,
+            is_qa_sample=routing.is_qa_sample,
+            priority=routing.priority,
+            due_at=now + dt.timedelta(minutes=p.queue.sla_minutes),
+            confidence=p.payload.confidence,
+            rationale=p.payload.rationale,
+            metadata=p.payload.metadata,
+            decided_at=now if routing.status == Item.Status.AUTO_ACCEPTED else None,
+            created_at=now,
+        )
+    with transaction.atomic():
+        document_ids = _store_documents(fresh)
+        Item.objects.bulk_create([p.item for p in fresh])
+        ItemDocument.objects.bulk_create(
+            ItemDocument(
+                item=p.item, document_id=document_ids[_sha(doc.text)], key=doc.key, position=i
+            )
+            for p in fresh
+            for i, doc in enumerate(p.payload.documents)
+        )
+        ItemField.objects.bulk_create(
+            ItemField(
+                item=p.item,
+                position=i,
+                name=f.name,
+                value=f.value,
+                confidence=f.confidence,
+                evidence=f.evidence,
+                alternatives=f.alternatives,
+                rationale=f.rationale,
+            )
+            for p in fresh
+            for i, f in enumerate(p.payload.fields)
+        )
+        reasons = {
+            p.index: [
+                Reason(
+                    item=p.item,
+                    code=r.code,
+                    field_name=r.field_name,
+                    message=r.message,
+                    blocking=r.blocking,
+                    details=r.details,
+                )
+                for r in p.reasons
+            ]
+            for p in fresh
+        }
+        Reason.objects.bulk_create(reason for rows in reasons.values() for reason in rows)
+        audit_log_many([_ingest_event(p, actor) for p in fresh])
+    return {
+        p.index: IngestResult(IngestOutcome.CREATED, item=p.item, reasons=reasons[p.index])
+        for p in fresh
+    }
+
+
+def _ingest_event(p: _Pending, actor: Actor):  # noqa: ANN202 - AuditEvent
+    item = p.item
+    return audit_event(
+        obj=item,
+        action="review.item.ingested",
+        actor=actor,
+        data={
+            "external_id": item.external_id,
+            "agent_version": item.agent_version,
+            "queue": p.queue.slug,
+            "status": item.status,
+            "qa_sample": item.is_qa_sample,
+            "priority": item.priority,
+            "payload_sha256": item.payload_sha256,
+            "confidences": {f.name: f.confidence for f in p.payload.fields},
+            "reasons": [
+                {"code": r.code, "field": r.field_name, "blocking": r.blocking} for r in p.reasons
+            ],
+        },
+    )
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _store_documents(fresh: list[_Pending]) -> dict[str, int]:
+    """Store each distinct document once (by sha256) and return sha256 -> id."""
+    wanted: dict[str, tuple[str, str]] = {}
+    for p in fresh:
+        for doc in p.payload.documents:
+            wanted.setdefault(_sha(doc.text), (doc.content_type, doc.text))
+    if not wanted:
+        return {}
+    ids = dict(Document.objects.filter(sha256__in=wanted).values_list("sha256", "id"))
+    missing = [
+        Document(sha256=sha, content_type=content_type, text=text, size_bytes=len(text.encode()))
+        for sha, (content_type, text) in wanted.items()
+        if sha not in ids
+    ]
+    if missing:
+        # A concurrent ingest may store the same content first; both then share it.
+        Document.objects.bulk_create(missing, ignore_conflicts=True)
+        ids.update(
+            Document.objects.filter(sha256__in=[d.sha256 for d in missing]).values_list(
+                "sha256", "id"
+            )
+        )
+    return ids

@@ -1,0 +1,188 @@
+"""Leases: timed claims on items. Never two holders; an expired lease is free at the next claim."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from accountability.api import WorkflowError
+from accountability.audit import Actor, audit_log
+from review.models import Item, Lease, Queue
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+CLAIM_ATTEMPTS = 5
+
+
+def lease_claim_next(
+    *, queue: Queue, reviewer: User, now: dt.datetime | None = None
+) -> Lease | None:
+    """Lease the most urgent free item of queue to reviewer, or return None if nothing waits.
+
+    A reviewer who already holds an open lease in this queue gets that one back, so repeated
+    claims never hoard items. On PostgreSQL, SKIP LOCKED lets concurrent reviewers pass each
+    other's candidate rows; on SQLite the IMMEDIATE transaction serialises claims. On both, the
+    conditional UPDATE is what makes a claim win, and the partial unique index on open leases
+    refuses a second holder even if that logic were wrong.
+    """
+    now = now or timezone.now()
+    held = (
+        Lease.objects.select_related("item")
+        .filter(
+            reviewer=reviewer,
+            item__queue=queue,
+            ended_at__isnull=True,
+            expires_at__gt=now,
+            item__status=Item.Status.PENDING,
+        )
+        .first()
+    )
+    if held is not None:
+        return held
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                candidates = Item.objects.filter(queue=queue).claimable(now).in_claim_order()
+                if connection.features.has_select_for_update_skip_locked:
+                    candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+                item_id = candidates.values_list("id", flat=True).first()
+                if item_id is None:
+                    return None
+                lease = _take(item_id=item_id, queue=queue, reviewer=reviewer, now=now)
+                if lease is not None:
+                    return lease
+        except IntegrityError:
+            continue  # someone else opened a lease on that item first; try the next one
+    return None
+
+
+def _take(*, item_id: int, queue: Queue, reviewer: User, now: dt.datetime) -> Lease | None:
+    expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
+    won = (
+        Item.objects.filter(pk=item_id)
+        .claimable(now)
+        .update(lease_holder=reviewer, leased_until=expires_at, updated_at=now)
+    )
+    if won != 1:
+        return None
+    for stale in Lease.objects.filter(item_id=item_id, ended_at__isnull=True):
+        _end(stale, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
+    lease = Lease.objects.create(
+        item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at
+    )
+    audit_log(
+        obj=lease.item,
+        action="review.item.claimed",
+        actor=Actor.user(reviewer),
+        data={"lease": str(lease.token), "expires_at": expires_at.isoformat()},
+    )
+    return lease
+
+
+def _end(lease: Lease, *, end: str, now: dt.datetime, actor: Actor, reason: str = "") -> None:
+    lease.ended_at, lease.end, lease.release_reason = now, end, reason
+    lease.save(update_fields=["ended_at", "end", "release_reason"])
+    audit_log(
+        obj=lease.item,
+        action=f"review.lease.{end}",
+        actor=actor,
+        data={
+            "lease": str(lease.token),
+            "reviewer": lease.reviewer_id,
+            "reason": reason,
+            "expired_at": lease.expires_at.isoformat(),
+        },
+    )
+
+
+def lease_for_write(
+    *, item_id: int, reviewer: User, lease_token: uuid.UUID | str, now: dt.datetime
+) -> Lease:
+    """The open lease the caller must hold to write to item_id, locked for this transaction.
+
+    Must run inside a transaction. Raises WorkflowError with a sentence the reviewer can act on.
+    """
+    try:
+        token = uuid.UUID(str(lease_token))
+    except ValueError as exc:
+        raise ValidationError({"lease": ["is not a lease token"]}) from exc
+    lease = (
+        Lease.objects.select_for_update()
+        .select_related("item__queue")
+        .filter(token=token, item_id=item_id)
+        .first()
+    )
+    if lease is None or lease.reviewer_id != reviewer.pk:
+        raise WorkflowError(
+            "You do not hold a lease on this item. Claim it first.", code="no_lease"
+        )
+    if lease.ended_at is not None:
+        if lease.end == Lease.End.DECIDED:
+            raise WorkflowError(
+                "You already decided this item; nothing more was recorded.", code="already_decided"
+            )
+        raise WorkflowError(
+            f"Your lease on this item ended ({lease.end}) at {lease.ended_at:%H:%M:%S} UTC; "
+            "nothing was recorded. Claim the item again to continue.",
+            code="lease_lost",
+        )
+    if lease.expires_at <= now:
+        raise WorkflowError(
+            f"Your lease on this item expired at {lease.expires_at:%H:%M:%S} UTC and it may now be "
+            "with someone else; nothing was recorded. Claim the item again to continue.",
+            code="lease_expired",
+        )
+    return lease
+
+
+def lease_release(
+    *, item_id: int, reviewer: User, lease_token: uuid.UUID | str, reason: str
+) -> Item:
+    """Give an item back to the queue unreviewed. The reason is required and audited."""
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": ["say why you are releasing this item"]})
+    now = timezone.now()
+    with transaction.atomic():
+        lease = lease_for_write(
+            item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
+        )
+        _end(
+            lease,
+            end=Lease.End.RELEASED,
+            now=now,
+            actor=Actor.user(reviewer),
+            reason=reason.strip(),
+        )
+        Item.objects.filter(pk=item_id, lease_holder=reviewer).update(
+            lease_holder=None, leased_until=None, updated_at=now
+        )
+        return Item.objects.get(pk=item_id)
+
+
+def leases_close_expired(*, now: dt.datetime | None = None, limit: int = 1000) -> int:
+    """Record leases that ran out as expired and free their items. Returns how many it closed.
+
+    Housekeeping for the audit trail and the "who is reviewing" view; claiming never waits for
+    it, because an expired lease is already free to the next claim.
+    """
+    now = now or timezone.now()
+    closed = 0
+    with transaction.atomic():
+        stale = (
+            Lease.objects.select_for_update(skip_locked=True)
+            .select_related("item")
+            .filter(ended_at__isnull=True, expires_at__lte=now)[:limit]
+        )
+        for lease in stale:
+            _end(lease, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
+            Item.objects.filter(
+                pk=lease.item_id, lease_holder_id=lease.reviewer_id, leased_until__lte=now
+            ).update(lease_holder=None, leased_until=None, updated_at=now)
+            closed += 1
+    return closed

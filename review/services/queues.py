@@ -1,0 +1,141 @@
+"""Queues and their routing policy, created or updated from data (applyqueues, seed_demo)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from accountability.audit import Actor, audit_log
+from review import schema
+from review.models import Queue
+
+QUEUE_KEYS = {
+    "slug",
+    "name",
+    "description",
+    "default_threshold",
+    "qa_sample_rate",
+    "alternative_margin",
+    "sla_minutes",
+    "lease_minutes",
+    "blind_review",
+    "fields",
+    "reviewers",
+    "leads",
+}
+POLICY_KEYS = [
+    "name",
+    "description",
+    "default_threshold",
+    "qa_sample_rate",
+    "alternative_margin",
+    "sla_minutes",
+    "lease_minutes",
+    "blind_review",
+    "field_schema",
+]
+
+
+def queue_spec_errors(spec: Any) -> dict[str, str]:
+    """Every problem in one queue definition, keyed by its path inside the definition."""
+    if not isinstance(spec, dict):
+        return {"": "each queue must be a mapping"}
+    errors: dict[str, str] = {}
+    for key in sorted(set(spec) - QUEUE_KEYS):
+        errors[key] = f"unknown attribute; allowed: {', '.join(sorted(QUEUE_KEYS))}"
+    slug = spec.get("slug")
+    if not isinstance(slug, str) or not slug or not all(c.isalnum() or c in "-_" for c in slug):
+        errors["slug"] = "is required: letters, digits, - and _"
+    if not isinstance(spec.get("name"), str) or not spec.get("name", "").strip():
+        errors["name"] = "is required"
+    for key in ("default_threshold", "qa_sample_rate", "alternative_margin"):
+        value = spec.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
+        ):
+            errors[key] = "must be a number between 0 and 1"
+    for key in ("sla_minutes", "lease_minutes"):
+        value = spec.get(key)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            errors[key] = "must be a whole number of minutes, at least 1"
+    if "blind_review" in spec and not isinstance(spec["blind_review"], bool):
+        errors["blind_review"] = "must be true or false"
+    fields = spec.get("fields", [])
+    if not isinstance(fields, list):
+        errors["fields"] = "must be a list of field definitions"
+    else:
+        names: set[str] = set()
+        for index, field in enumerate(fields):
+            for attribute, message in schema.spec_errors(field).items():
+                errors[f"fields[{index}]{'.' + attribute if attribute else ''}"] = message
+            name = field.get("name") if isinstance(field, dict) else None
+            if name in names:
+                errors[f"fields[{index}].name"] = f"{name!r} is defined twice"
+            names.add(name)
+    User = get_user_model()
+    for key in ("reviewers", "leads"):
+        people = spec.get(key, [])
+        if not isinstance(people, list) or not all(isinstance(p, str) for p in people):
+            errors[key] = "must be a list of usernames"
+            continue
+        known = set(User.objects.filter(username__in=people).values_list("username", flat=True))
+        for index, username in enumerate(people):
+            if username not in known:
+                errors[f"{key}[{index}]"] = f"no user named {username!r}"
+    return errors
+
+
+def queue_apply(*, spec: dict, actor: Actor) -> tuple[Queue, bool]:
+    """Create or update the queue spec describes (matched by slug). Returns (queue, created).
+
+    Raises ValidationError naming each bad attribute; writes nothing then. Policy changes are
+    audited with their old and new values.
+    """
+    if errors := queue_spec_errors(spec):
+        raise ValidationError({path or "queue": [message] for path, message in errors.items()})
+    User = get_user_model()
+    values = {
+        "name": spec["name"],
+        "description": spec.get("description", ""),
+        "default_threshold": spec.get("default_threshold", 0.85),
+        "qa_sample_rate": spec.get("qa_sample_rate", 0.02),
+        "alternative_margin": spec.get("alternative_margin", 0.10),
+        "sla_minutes": spec.get("sla_minutes", 240),
+        "lease_minutes": spec.get("lease_minutes", 10),
+        "blind_review": spec.get("blind_review", False),
+        "field_schema": spec.get("fields", []),
+    }
+    with transaction.atomic():
+        queue = Queue.objects.select_for_update().filter(slug=spec["slug"]).first()
+        created = queue is None
+        before = {} if created else {key: getattr(queue, key) for key in POLICY_KEYS}
+        if created:
+            queue = Queue(slug=spec["slug"])
+        for key, value in values.items():
+            setattr(queue, key, value)
+        queue.save()
+        queue.reviewers.set(User.objects.filter(username__in=spec.get("reviewers", [])))
+        queue.leads.set(User.objects.filter(username__in=spec.get("leads", [])))
+        after = {key: getattr(queue, key) for key in POLICY_KEYS}
+        changed = {
+            key: {"before": before.get(key), "after": after[key]}
+            for key in POLICY_KEYS
+            if before.get(key) != after[key]
+        }
+        if created or changed:
+            audit_log(
+                obj=queue,
+                action="review.queue.created" if created else "review.queue.policy_changed",
+                actor=actor,
+                data={
+                    "changes": changed,
+                    "reviewers": spec.get("reviewers", []),
+                    "leads": spec.get("leads", []),
+                },
+            )
+    return queue, created
