@@ -195,6 +195,9 @@ class ItemDocument(models.Model):
             models.UniqueConstraint(fields=["item", "key"], name="item_document_unique_key")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.key} of item {self.item_id}"
+
 
 class Verdict(models.TextChoices):
     CORRECT = "correct", "Correct"
@@ -318,3 +321,6 @@ class FieldLabel(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["review", "field"], name="label_unique_per_review")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.verdict} on field {self.field_id}"
