@@ -170,7 +170,7 @@ class ItemDecisionApi(APIView):
     class InputSerializer(serializers.Serializer):
         lease = serializers.UUIDField()
         decision = serializers.ChoiceField(choices=Review.Decision.choices)
-        fields = serializers.ListField(child=serializers.DictField(), required=False, default=list)
+        fields = serializers.ListField(required=False, default=list)
         reason = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
         comment = serializers.CharField(
             max_length=10_000, required=False, allow_blank=True, default=""
@@ -178,9 +178,11 @@ class ItemDecisionApi(APIView):
         active_seconds = serializers.FloatField(min_value=0, required=False, allow_null=True)
 
         def validate_fields(self, value: list[dict]) -> list[dict]:
+            # Validated here rather than as a nested field so that "value" stays absent (not None)
+            # when the client did not send it: absent means "no correction given".
             serializer = ItemDecisionApi.FieldVerdictSerializer(data=value, many=True)
-            serializer.is_valid(raise_exception=True)
-            # keep "value" absent (not None) when the client did not send it
+            if not serializer.is_valid():
+                raise serializers.ValidationError(serializer.errors)
             return [dict(entry) for entry in serializer.validated_data]
 
     @extend_schema(

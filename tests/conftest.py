@@ -4,9 +4,35 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from accountability import celery_app
 from accountability.audit import Actor
 from agents import services as agent_services
 from tests.factories import AgentFactory, QueueFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # PBKDF2 is slow on purpose; tests make many users and prove nothing about hashing cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def plain_static_storage(settings):
+    # The manifest storage needs collectstatic first; production runs it, tests need not.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    # Tasks run in-process in tests, even when REDIS_URL is set; test_tasks.py starts a real
+    # worker for the one test that proves the broker path.
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

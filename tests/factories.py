@@ -118,3 +118,17 @@ def item_payload(**overrides: object) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def ingest(agent: Agent, *, confidence: float | None = 0.5, **overrides: object):  # noqa: ANN201
+    """Ingest one item through the real service; by default it waits for review (low confidence)."""
+    from agents.payload import parse_item
+    from review.services import items_ingest
+
+    payload = item_payload(**overrides)
+    if confidence is not None:
+        payload["fields"][2]["confidence"] = confidence
+    parsed, errors = parse_item(payload)
+    assert not errors, errors
+    [result] = items_ingest(agent=agent, payloads=[parsed])
+    return result.item

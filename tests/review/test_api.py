@@ -1,0 +1,157 @@
+"""The reviewer API: claim, release and decide, for people with a session or a personal token."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accountability.audit import Actor
+from agents import services as agent_services
+from review.models import Item, Lease
+from tests.factories import QueueFactory, UserFactory, ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def _claim(client: APIClient, slug: str = "claims"):  # noqa: ANN202
+    return client.post(f"/api/v1/queues/{slug}/claim")
+
+
+def _all_correct() -> list[dict]:
+    return [
+        {"name": n, "verdict": "correct"}
+        for n in ("policy_number", "loss_date", "amount", "claim_type")
+    ]
+
+
+def test_claim_returns_the_item_with_fields_reasons_documents_and_lease(agent, reviewer_client):
+    item = ingest(agent)
+    response = _claim(reviewer_client)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["item"]["id"] == item.pk
+    assert body["item"]["reasons"][0]["code"] == "low_confidence"
+    assert body["item"]["documents"][0]["text"].startswith("FIRST NOTICE OF LOSS")
+    assert body["item"]["fields"][2]["confidence"] == 0.5
+    assert body["token"] and body["expires_at"]
+
+
+def test_claim_with_nothing_waiting_is_204(queue, reviewer_client):
+    assert _claim(reviewer_client).status_code == 204
+
+
+def test_person_outside_the_queue_gets_404_for_claim_and_item(agent, queue):
+    item = ingest(agent)
+    outsider = APIClient()
+    outsider.force_login(UserFactory(username="eve"))
+    assert _claim(outsider).status_code == 404
+    assert outsider.get(f"/api/v1/items/{item.pk}").status_code == 404
+    assert outsider.post(f"/api/v1/items/{item.pk}/decision", {}, format="json").status_code == 404
+
+
+def test_agents_cannot_use_the_reviewer_api(agent, agent_client):
+    ingest(agent)
+    assert _claim(agent_client).status_code == 403
+
+
+def test_decision_through_the_api(agent, reviewer_client):
+    item = ingest(agent)
+    lease = _claim(reviewer_client).json()
+    fields = _all_correct()
+    fields[2] = {"name": "amount", "verdict": "corrected", "value": 1205}
+    response = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": lease["token"], "decision": "approve", "fields": fields, "active_seconds": 12.5},
+        format="json",
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "approved"
+    assert body["fields"][2]["final_value"] == 1205
+    assert body["fields"][2]["verdict"] == "corrected"
+    assert body["decision"]["decision"] == "approve"
+
+
+def test_decision_errors_name_the_field_and_lost_lease_is_409(
+    agent, queue, reviewer_client, other_reviewer
+):
+    item = ingest(agent)
+    lease = _claim(reviewer_client).json()
+    url = f"/api/v1/items/{item.pk}/decision"
+    bad = reviewer_client.post(
+        url,
+        {
+            "lease": lease["token"],
+            "decision": "approve",
+            "fields": [{"name": "amount", "verdict": "sure"}],
+        },
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert "fields[0].verdict" in bad.json()["errors"]
+    missing = reviewer_client.post(url, {"decision": "approve"}, format="json")
+    assert missing.status_code == 400 and "lease" in missing.json()["errors"]
+
+    # Let the lease run out.
+    past = timezone.now() - dt.timedelta(seconds=1)
+    Lease.objects.filter(token=lease["token"]).update(expires_at=past)
+    Item.objects.filter(pk=item.pk).update(leased_until=past)
+    taken = APIClient()
+    taken.force_login(other_reviewer)
+    assert _claim(taken).json()["item"]["id"] == item.pk
+    lost = reviewer_client.post(
+        url,
+        {"lease": lease["token"], "decision": "approve", "fields": _all_correct()},
+        format="json",
+    )
+    assert lost.status_code == 409
+    assert lost.json()["code"] == "lease_lost"
+    assert Item.objects.get(pk=item.pk).status == Item.Status.PENDING
+
+
+def test_release_through_the_api_requires_a_reason(agent, reviewer_client):
+    item = ingest(agent)
+    lease = _claim(reviewer_client).json()
+    url = f"/api/v1/items/{item.pk}/release"
+    assert reviewer_client.post(url, {"lease": lease["token"]}, format="json").status_code == 400
+    response = reviewer_client.post(
+        url, {"lease": lease["token"], "reason": "need a specialist"}, format="json"
+    )
+    assert response.status_code == 200
+    assert Item.objects.get(pk=item.pk).lease_holder is None
+
+
+def test_personal_token_works_for_the_reviewer_api(agent, reviewer):
+    ingest(agent)
+    _, raw = agent_services.personal_token_create(user=reviewer, actor=Actor.system("tests"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert _claim(client).status_code == 200
+    assert reviewer.api_tokens.get().last_used_at is not None
+
+
+def test_session_requests_need_the_csrf_token(agent, reviewer):
+    ingest(agent)
+    client = APIClient(enforce_csrf_checks=True)
+    client.force_login(reviewer)
+    response = _claim(client)
+    assert response.status_code == 403
+    assert "CSRF" in response.json()["detail"]
+
+
+def test_people_see_the_queues_they_work_in(queue, reviewer_client):
+    QueueFactory(slug="elsewhere")
+    assert [q["slug"] for q in reviewer_client.get("/api/v1/queues").json()] == ["claims"]
+
+
+def test_openapi_schema_and_offline_docs_are_served(client, reviewer):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200
+    assert b"/api/v1/items/batch" in schema.content
+    client.force_login(reviewer)
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()

@@ -1,0 +1,169 @@
+"""Deciding an item: labels per field, all-or-nothing, refusals that say why."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from accountability.api import WorkflowError
+from accountability.models import AuditEvent
+from review import services
+from review.models import FieldLabel, Item, Review
+from review.services import FieldVerdictIn
+from tests.factories import ingest
+
+pytestmark = pytest.mark.django_db
+
+ALL_CORRECT = [
+    FieldVerdictIn(n, "correct") for n in ("policy_number", "loss_date", "amount", "claim_type")
+]
+
+
+@pytest.fixture
+def held(agent, queue, reviewer):
+    item = ingest(agent)
+    return item, services.lease_claim_next(queue=queue, reviewer=reviewer)
+
+
+def test_approve_with_a_correction_stores_labels_final_values_and_audit(held, reviewer):
+    item, lease = held
+    verdicts = [
+        *ALL_CORRECT[:2],
+        FieldVerdictIn("amount", "corrected", 1205.0),
+        FieldVerdictIn("claim_type", "undeterminable"),
+    ]
+    review = services.item_decide(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="approve",
+        fields=verdicts,
+        active_seconds=41.5,
+    )
+    item.refresh_from_db()
+    assert item.status == Item.Status.APPROVED and item.decided_at is not None
+    assert item.lease_holder is None
+    amount = item.fields.get(name="amount")
+    assert (amount.verdict, amount.value, amount.final_value) == ("corrected", 1250.0, 1205.0)
+    assert item.fields.get(name="claim_type").final_value is None
+    label = FieldLabel.objects.get(review=review, field=amount)
+    assert (label.original_value, label.final_value) == (1250.0, 1205.0)
+    assert review.active_seconds == 41.5 and review.started_at == lease.claimed_at
+    event = AuditEvent.objects.get(action="review.decision.recorded")
+    assert {
+        "field": "amount",
+        "verdict": "corrected",
+        "before": 1250.0,
+        "after": 1205.0,
+    } in event.data["labels"]
+
+
+def test_approve_needs_a_verdict_on_every_field(held, reviewer):
+    item, lease = held
+    with pytest.raises(ValidationError) as refused:
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="approve",
+            fields=ALL_CORRECT[:3],
+        )
+    assert "claim_type" in refused.value.message_dict["fields"][0]
+    assert Review.objects.count() == 0
+
+
+def test_correction_is_checked_against_the_schema_and_nothing_is_half_saved(held, reviewer):
+    item, lease = held
+    verdicts = [*ALL_CORRECT[:3], FieldVerdictIn("claim_type", "corrected", "boat")]
+    with pytest.raises(ValidationError) as refused:
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="approve",
+            fields=verdicts,
+        )
+    assert "must be one of auto, home, health" in refused.value.message_dict["fields[3].value"][0]
+    assert not FieldLabel.objects.exists()
+    assert Item.objects.get(pk=item.pk).status == Item.Status.PENDING
+
+
+@pytest.mark.parametrize(
+    ("verdict", "path", "message"),
+    [
+        (FieldVerdictIn("amount", "corrected"), "fields[0].value", "give the corrected value"),
+        (FieldVerdictIn("amount", "corrected", 1250.0), "fields[0].value", "agent's own value"),
+        (FieldVerdictIn("colour", "correct"), "fields[0].name", "no field 'colour'"),
+        (FieldVerdictIn("amount", "maybe"), "fields[0].verdict", "must be one of"),
+    ],
+)
+def test_bad_verdicts_are_named(held, reviewer, verdict, path, message):
+    item, lease = held
+    with pytest.raises(ValidationError) as refused:
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="reject",
+            fields=[verdict],
+            reason="illegible",
+        )
+    assert message in refused.value.message_dict[path][0]
+
+
+def test_reject_needs_a_reason(held, reviewer):
+    item, lease = held
+    with pytest.raises(ValidationError) as refused:
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="reject",
+            fields=[],
+        )
+    assert "reason" in refused.value.message_dict
+    services.item_decide(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="reject",
+        fields=[],
+        reason="wrong_document",
+        comment="This is a dental claim.",
+    )
+    assert Item.objects.get(pk=item.pk).status == Item.Status.REJECTED
+
+
+def test_double_submit_records_one_decision(held, reviewer):
+    item, lease = held
+    services.item_decide(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="approve",
+        fields=ALL_CORRECT,
+    )
+    with pytest.raises(WorkflowError, match="already decided"):
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="approve",
+            fields=ALL_CORRECT,
+        )
+    assert Review.objects.count() == 1
+
+
+def test_lease_that_ran_out_cannot_decide_even_if_nobody_took_it(held, reviewer):
+    item, lease = held
+    lease.expires_at = lease.claimed_at  # ran out
+    lease.save()
+    with pytest.raises(WorkflowError, match="expired"):
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="approve",
+            fields=ALL_CORRECT,
+        )
+    assert Review.objects.count() == 0

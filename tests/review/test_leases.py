@@ -1,0 +1,131 @@
+"""Claiming: one holder per item, expired leases free at the next claim, releases audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accountability.api import WorkflowError
+from accountability.models import AuditEvent
+from review import services
+from review.models import Item, Lease
+from tests.factories import ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_claim_gives_the_riskiest_item_first_then_the_earliest_due(
+    agent, queue, reviewer, other_reviewer
+):
+    mild = ingest(agent, external_id="mild", confidence=0.8)
+    risky = ingest(agent, external_id="risky", confidence=0.1)
+    first = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    second = services.lease_claim_next(queue=queue, reviewer=other_reviewer)
+    assert (first.item_id, second.item_id) == (risky.pk, mild.pk)
+    assert first.expires_at - first.claimed_at == dt.timedelta(minutes=queue.lease_minutes)
+
+
+def test_second_reviewer_never_gets_a_held_item(agent, queue, reviewer, other_reviewer):
+    ingest(agent, external_id="only")
+    assert services.lease_claim_next(queue=queue, reviewer=reviewer) is not None
+    assert services.lease_claim_next(queue=queue, reviewer=other_reviewer) is None
+
+
+def test_claiming_again_returns_the_lease_already_held(agent, queue, reviewer):
+    ingest(agent, external_id="a")
+    ingest(agent, external_id="b")
+    first = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    again = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    assert again.pk == first.pk
+    assert Lease.objects.count() == 1
+
+
+def test_auto_accepted_items_are_never_claimed(agent, queue, reviewer):
+    ingest(agent, external_id="clean", confidence=0.99)
+    assert services.lease_claim_next(queue=queue, reviewer=reviewer) is None
+
+
+def test_expired_lease_is_free_at_the_next_claim_without_a_sweeper(
+    agent, queue, reviewer, other_reviewer
+):
+    item = ingest(agent)
+    stale = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    later = timezone.now() + dt.timedelta(minutes=queue.lease_minutes + 1)
+    fresh = services.lease_claim_next(queue=queue, reviewer=other_reviewer, now=later)
+    assert fresh.item_id == item.pk
+    stale.refresh_from_db()
+    assert stale.end == Lease.End.EXPIRED
+    assert AuditEvent.objects.filter(action="review.lease.expired", target_id=str(item.pk)).exists()
+
+
+def test_holder_of_an_expired_and_reissued_lease_can_write_nothing(
+    agent, queue, reviewer, other_reviewer
+):
+    item = ingest(agent)
+    stale = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    later = timezone.now() + dt.timedelta(minutes=queue.lease_minutes + 1)
+    services.lease_claim_next(queue=queue, reviewer=other_reviewer, now=later)
+    with pytest.raises(WorkflowError, match="ended"):
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=stale.token,
+            decision="reject",
+            fields=[],
+            reason="wrong document",
+        )
+    with pytest.raises(WorkflowError):
+        services.lease_release(
+            item_id=item.pk, reviewer=reviewer, lease_token=stale.token, reason="x"
+        )
+    assert Item.objects.get(pk=item.pk).status == Item.Status.PENDING
+
+
+def test_the_database_refuses_two_open_leases_on_one_item(agent, queue, reviewer, other_reviewer):
+    item = ingest(agent)
+    services.lease_claim_next(queue=queue, reviewer=reviewer)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Lease.objects.create(
+            item=item, reviewer=other_reviewer, expires_at=timezone.now() + dt.timedelta(minutes=5)
+        )
+
+
+def test_release_needs_a_reason_and_puts_the_item_back(agent, queue, reviewer, other_reviewer):
+    item = ingest(agent)
+    lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    with pytest.raises(ValidationError) as refused:
+        services.lease_release(
+            item_id=item.pk, reviewer=reviewer, lease_token=lease.token, reason="  "
+        )
+    assert "reason" in refused.value.message_dict
+    services.lease_release(
+        item_id=item.pk, reviewer=reviewer, lease_token=lease.token, reason="conflict of interest"
+    )
+    assert services.lease_claim_next(queue=queue, reviewer=other_reviewer).item_id == item.pk
+    event = AuditEvent.objects.get(action="review.lease.released")
+    assert event.data["reason"] == "conflict of interest"
+    assert event.actor_label == reviewer.username
+
+
+def test_someone_elses_lease_token_is_refused(agent, queue, reviewer, other_reviewer):
+    item = ingest(agent)
+    lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    with pytest.raises(WorkflowError, match="do not hold a lease"):
+        services.lease_release(
+            item_id=item.pk, reviewer=other_reviewer, lease_token=lease.token, reason="mine now"
+        )
+
+
+def test_sweeper_records_expired_leases_and_is_safe_to_run_twice(agent, queue, reviewer):
+    item = ingest(agent)
+    services.lease_claim_next(queue=queue, reviewer=reviewer)
+    later = timezone.now() + dt.timedelta(minutes=queue.lease_minutes + 1)
+    assert services.leases_close_expired(now=later) == 1
+    assert services.leases_close_expired(now=later) == 0
+    item.refresh_from_db()
+    assert item.lease_holder is None and item.leased_until is None
+    assert AuditEvent.objects.filter(action="review.lease.expired").count() == 1
