@@ -35,7 +35,7 @@ class Actor:
 def audit_event(
     *, obj: models.Model, action: str, actor: Actor, data: dict | None = None
 ) -> AuditEvent:
-    """Build (unsaved) one audit event; audit_log saves one, bulk callers save many."""
+    """Build one audit event, unsaved: audit_log saves it; batch writers insert many at once."""
     return AuditEvent(
         action=action,
         actor_type=actor.type,
@@ -55,6 +55,3 @@ def audit_log(
     event.save()
     return event
 
-
-def audit_log_many(events: list[AuditEvent]) -> None:
-    AuditEvent.objects.bulk_create(events)

@@ -16,7 +16,7 @@ def spec_errors(spec: Any) -> dict[str, str]:
     if not isinstance(spec, dict):
         return {"": "must be a mapping with at least name and type"}
     errors: dict[str, str] = {}
-    for key in sorted(set(spec) - SPEC_KEYS):
+    for key in sorted(map(str, set(spec) - SPEC_KEYS)):
         errors[key] = f"unknown attribute; allowed: {', '.join(sorted(SPEC_KEYS))}"
     name = spec.get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.-]{0,99}", name):

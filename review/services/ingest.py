@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accountability.audit import Actor, audit_event, audit_log_many
+from accountability.audit import Actor, audit_event
+from accountability.db import allocate_ids, bulk_insert, bulk_insert_rows
 from review.assessment import ReasonDraft, Submission, assess, route
 from review.models import Document, Item, ItemDocument, ItemField, Queue, Reason
 
@@ -40,7 +41,7 @@ class IngestOutcome(StrEnum):
 class IngestResult:
     outcome: IngestOutcome
     item: Item | None = None
-    reasons: list[Reason] = field(default_factory=list)
+    reasons: list[Reason] | list[ReasonDraft] = field(default_factory=list)
     errors: dict[str, list[str]] = field(default_factory=dict)
     message: str = ""
 
@@ -60,6 +61,7 @@ class _Pending:
     sha256: str
     item: Item | None = None
     reasons: list[ReasonDraft] = field(default_factory=list)
+    document_shas: list[str] = field(default_factory=list)
 
 
 def items_ingest(
@@ -184,47 +186,60 @@ def _write(
         )
     with transaction.atomic():
         document_ids = _store_documents(fresh)
-        Item.objects.bulk_create([p.item for p in fresh])
-        ItemDocument.objects.bulk_create(
-            ItemDocument(
-                item=p.item, document_id=document_ids[_sha(doc.text)], key=doc.key, position=i
-            )
-            for p in fresh
-            for i, doc in enumerate(p.payload.documents)
-        )
-        ItemField.objects.bulk_create(
-            ItemField(
-                item=p.item,
-                position=i,
-                name=f.name,
-                value=f.value,
-                confidence=f.confidence,
-                evidence=f.evidence,
-                alternatives=f.alternatives,
-                rationale=f.rationale,
-            )
-            for p in fresh
-            for i, f in enumerate(p.payload.fields)
-        )
-        reasons = {
-            p.index: [
-                Reason(
-                    item=p.item,
-                    code=r.code,
-                    field_name=r.field_name,
-                    message=r.message,
-                    blocking=r.blocking,
-                    details=r.details,
+        items = [p.item for p in fresh]
+        allocate_ids(items)
+        bulk_insert(items)
+        bulk_insert_rows(
+            ItemDocument,
+            [
+                {
+                    "item_id": p.item.pk,
+                    "document_id": document_ids[sha],
+                    "key": doc.key,
+                    "position": i,
+                }
+                for p in fresh
+                for i, (doc, sha) in enumerate(
+                    zip(p.payload.documents, p.document_shas, strict=True)
                 )
+            ],
+        )
+        bulk_insert_rows(
+            ItemField,
+            [
+                {
+                    "item_id": p.item.pk,
+                    "position": i,
+                    "name": f.name,
+                    "value": f.value,
+                    "confidence": f.confidence,
+                    "evidence": f.evidence,
+                    "alternatives": f.alternatives,
+                    "rationale": f.rationale,
+                }
+                for p in fresh
+                for i, f in enumerate(p.payload.fields)
+            ],
+        )
+        bulk_insert_rows(
+            Reason,
+            [
+                {
+                    "item_id": p.item.pk,
+                    "code": r.code,
+                    "field_name": r.field_name,
+                    "message": r.message,
+                    "blocking": r.blocking,
+                    "details": r.details,
+                }
+                for p in fresh
                 for r in p.reasons
-            ]
-            for p in fresh
-        }
-        Reason.objects.bulk_create(reason for rows in reasons.values() for reason in rows)
-        audit_log_many([_ingest_event(p, actor) for p in fresh])
+            ],
+        )
+        bulk_insert([_ingest_event(p, actor) for p in fresh])
+    # The drafts carry what the answer shows (code, field_name, message, blocking).
     return {
-        p.index: IngestResult(IngestOutcome.CREATED, item=p.item, reasons=reasons[p.index])
-        for p in fresh
+        p.index: IngestResult(IngestOutcome.CREATED, item=p.item, reasons=p.reasons) for p in fresh
     }
 
 
@@ -255,25 +270,26 @@ def _sha(text: str) -> str:
 
 
 def _store_documents(fresh: list[_Pending]) -> dict[str, int]:
-    """Store each distinct document once (by sha256) and return sha256 -> id."""
-    wanted: dict[str, tuple[str, str]] = {}
+    """Store each distinct document once (by sha256) and return sha256 -> id, in one query."""
+    wanted: dict[str, Document] = {}
     for p in fresh:
-        for doc in p.payload.documents:
-            wanted.setdefault(_sha(doc.text), (doc.content_type, doc.text))
+        p.document_shas = [_sha(doc.text) for doc in p.payload.documents]
+        for doc, sha in zip(p.payload.documents, p.document_shas, strict=True):
+            if sha not in wanted:
+                wanted[sha] = Document(
+                    sha256=sha,
+                    content_type=doc.content_type,
+                    text=doc.text,
+                    size_bytes=len(doc.text.encode()),
+                )
     if not wanted:
         return {}
-    ids = dict(Document.objects.filter(sha256__in=wanted).values_list("sha256", "id"))
-    missing = [
-        Document(sha256=sha, content_type=content_type, text=text, size_bytes=len(text.encode()))
-        for sha, (content_type, text) in wanted.items()
-        if sha not in ids
-    ]
-    if missing:
-        # A concurrent ingest may store the same content first; both then share it.
-        Document.objects.bulk_create(missing, ignore_conflicts=True)
-        ids.update(
-            Document.objects.filter(sha256__in=[d.sha256 for d in missing]).values_list(
-                "sha256", "id"
-            )
-        )
-    return ids
+    # An upsert returns the id of new and already stored content alike, also when a concurrent
+    # ingest stores the same content first.
+    stored = Document.objects.bulk_create(
+        list(wanted.values()),
+        update_conflicts=True,
+        unique_fields=["sha256"],
+        update_fields=["size_bytes"],
+    )
+    return {doc.sha256: doc.pk for doc in stored}

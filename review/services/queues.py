@@ -44,7 +44,7 @@ def queue_spec_errors(spec: Any) -> dict[str, str]:
     if not isinstance(spec, dict):
         return {"": "each queue must be a mapping"}
     errors: dict[str, str] = {}
-    for key in sorted(set(spec) - QUEUE_KEYS):
+    for key in sorted(map(str, set(spec) - QUEUE_KEYS)):
         errors[key] = f"unknown attribute; allowed: {', '.join(sorted(QUEUE_KEYS))}"
     slug = spec.get("slug")
     if not isinstance(slug, str) or not slug or not all(c.isalnum() or c in "-_" for c in slug):
@@ -113,7 +113,7 @@ def queue_apply(*, spec: dict, actor: Actor) -> tuple[Queue, bool]:
     with transaction.atomic():
         queue = Queue.objects.select_for_update().filter(slug=spec["slug"]).first()
         created = queue is None
-        before = {} if created else {key: getattr(queue, key) for key in POLICY_KEYS}
+        before = {} if created else _policy_and_members(queue)
         if created:
             queue = Queue(slug=spec["slug"])
         for key, value in values.items():
@@ -121,21 +121,25 @@ def queue_apply(*, spec: dict, actor: Actor) -> tuple[Queue, bool]:
         queue.save()
         queue.reviewers.set(User.objects.filter(username__in=spec.get("reviewers", [])))
         queue.leads.set(User.objects.filter(username__in=spec.get("leads", [])))
-        after = {key: getattr(queue, key) for key in POLICY_KEYS}
+        after = _policy_and_members(queue)
         changed = {
-            key: {"before": before.get(key), "after": after[key]}
-            for key in POLICY_KEYS
-            if before.get(key) != after[key]
+            key: {"before": before.get(key), "after": value}
+            for key, value in after.items()
+            if before.get(key) != value
         }
         if created or changed:
             audit_log(
                 obj=queue,
                 action="review.queue.created" if created else "review.queue.policy_changed",
                 actor=actor,
-                data={
-                    "changes": changed,
-                    "reviewers": spec.get("reviewers", []),
-                    "leads": spec.get("leads", []),
-                },
+                data={"changes": changed},
             )
     return queue, created
+
+
+def _policy_and_members(queue: Queue) -> dict[str, Any]:
+    """What an audit event compares: the routing policy and who reviews and leads (usernames)."""
+    state = {key: getattr(queue, key) for key in POLICY_KEYS}
+    state["reviewers"] = sorted(queue.reviewers.values_list("username", flat=True))
+    state["leads"] = sorted(queue.leads.values_list("username", flat=True))
+    return state

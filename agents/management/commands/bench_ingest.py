@@ -1,0 +1,156 @@
+"""manage.py bench_ingest: ingest latency and throughput through the full HTTP stack.
+
+Requests go through Django's test client in this process: every middleware, token auth, DRF,
+parsing, assessment and the database writes, but no socket. Run it against a throwaway
+database (make bench does): it leaves its items behind.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
+from django.test import Client
+
+from accountability.audit import Actor
+from agents import services as agent_services
+from review.models import Queue
+
+FIELDS = [
+    ("policy_number", "PN-{n:06d}", "string"),
+    ("claimant_name", "Jane Q. Example {n}", "string"),
+    ("loss_date", "2024-03-02", "date"),
+    ("amount", 1250.5, "number"),
+    ("claim_type", "auto", "string"),
+    ("vehicle_plate", "AB-{n:05d}-CD", "string"),
+    ("postcode", "75001", "string"),
+    ("adjuster_code", "ADJ-{n:04d}", "string"),
+]
+
+
+def _document(n: int) -> str:
+    header = (
+        f"FIRST NOTICE OF LOSS {n}\nPolicy number: PN-{n:06d}\nClaimant: Jane Q. Example {n}\n"
+        f"Date of loss: 2024-03-02\nAmount claimed: 1250.5\nType: auto\nVehicle: AB-{n % 100000:05d}-CD\n"
+        f"Postcode: 75001\nAdjuster: ADJ-{n % 10000:04d}\n"
+    )
+    filler = "The insured reports a rear-end collision at low speed; no injuries were declared. "
+    return (header + filler * 60)[:4096]
+
+
+def payload(n: int, queue: str) -> dict:
+    fields = []
+    for i, (name, template, _) in enumerate(FIELDS):
+        value = template.format(n=n) if isinstance(template, str) else template
+        fields.append(
+            {
+                "name": name,
+                "value": value,
+                # Every fourth item has a doubtful field, so both routes are exercised.
+                "confidence": 0.6 if (n % 4 == 0 and i == 3) else 0.97,
+                "evidence": [{"document": "form", "quote": str(value)}],
+                "alternatives": [{"value": "home", "confidence": 0.02}] if name == "claim_type" else [],
+            }
+        )
+    return {
+        "queue": queue,
+        "external_id": f"bench-{n}",
+        "agent_version": "bench-1",
+        "documents": [{"key": "form", "content_type": "text/plain", "text": _document(n)}],
+        "fields": fields,
+        "metadata": {"trace_id": uuid.uuid4().hex},
+    }
+
+
+def _percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+class Command(BaseCommand):
+    help = "Measure single-item ingest latency (p50/p95) and batch ingest throughput."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--single", type=int, default=500, help="Single-item requests to time.")
+        parser.add_argument("--batches", type=int, default=10, help="Batches of --batch-size to time.")
+        parser.add_argument("--batch-size", type=int, default=500)
+        parser.add_argument("--json", default=".bench/ingest.json", help="Where to write the figures.")
+
+    def handle(self, *args: object, single: int, batches: int, batch_size: int, json: str, **opts: object) -> None:
+        client, queue = self._setup()
+        run = uuid.uuid4().hex[:6]
+        counter = iter(range(10**9))
+
+        def next_payload() -> dict:
+            body = payload(next(counter), queue)
+            body["external_id"] = f"{run}-{body['external_id']}"
+            return body
+
+        for _ in range(20):  # warm up connections and caches
+            client.post("/api/v1/items", next_payload(), content_type="application/json")
+        latencies = []
+        for _ in range(single):
+            body = next_payload()
+            start = time.perf_counter()
+            response = client.post("/api/v1/items", body, content_type="application/json")
+            latencies.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 201, response.content
+        batch_seconds = []
+        for _ in range(batches):
+            body = {"items": [next_payload() for _ in range(batch_size)]}
+            start = time.perf_counter()
+            response = client.post("/api/v1/items/batch", body, content_type="application/json")
+            batch_seconds.append(time.perf_counter() - start)
+            assert all(r["status_code"] == 201 for r in response.json()["results"]), response.content[:500]
+        figures = {
+            "database": connection.vendor,
+            "single_requests": single,
+            "single_p50_ms": round(statistics.median(latencies), 2),
+            "single_p95_ms": round(_percentile(latencies, 95), 2),
+            "single_items_per_s": round(1000 / statistics.mean(latencies), 1),
+            "batch_size": batch_size,
+            "batches": batches,
+            "batch_items_per_s": round(batch_size * batches / sum(batch_seconds), 1),
+            "batch_p50_s": round(statistics.median(batch_seconds), 3),
+            "document_bytes": 4096,
+            "fields_per_item": len(FIELDS),
+        }
+        self._report(figures, json)
+
+    def _setup(self) -> tuple[Client, str]:
+        User = get_user_model()
+        owner, _ = User.objects.get_or_create(username="bench-owner")
+        slug = f"bench-{uuid.uuid4().hex[:8]}"
+        queue = Queue.objects.create(
+            slug=slug,
+            name="Benchmark queue",
+            field_schema=[{"name": name, "type": kind, "required": True} for name, _, kind in FIELDS],
+            qa_sample_rate=0.02,
+        )
+        actor = Actor.system("bench_ingest")
+        agent = agent_services.agent_create(slug=slug, name=slug, owner=owner, queues=[queue], actor=actor)
+        _, raw = agent_services.agent_token_create(agent=agent, created_by=None, actor=actor)
+        return Client(HTTP_AUTHORIZATION=f"Bearer {raw}"), slug
+
+    def _report(self, figures: dict, path: str) -> None:
+        self.stdout.write(f"Ingest benchmark on {figures['database']} ({settings.DATABASES['default']['NAME']})")
+        self.stdout.write(f"  items: {figures['fields_per_item']} fields, {figures['document_bytes']} B document")
+        self.stdout.write(
+            f"  single-item POST  p50 {figures['single_p50_ms']:>7.2f} ms   p95 {figures['single_p95_ms']:>7.2f} ms"
+            f"   ({figures['single_items_per_s']} items/s, one client)"
+        )
+        self.stdout.write(
+            f"  batch of {figures['batch_size']:<4}    {figures['batch_items_per_s']:>9.1f} items/s"
+            f"   (p50 {figures['batch_p50_s']} s per batch)"
+        )
+        out = Path(path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2))
+        self.stdout.write(f"  written to {out}")
