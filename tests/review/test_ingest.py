@@ -1,0 +1,40 @@
+"""The ingest service's answers when requests race."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.payload import parse_item
+from review.models import Item, ItemField
+from review.services import IngestOutcome, ingest, items_ingest
+from tests.factories import item_payload
+
+pytestmark = pytest.mark.django_db
+
+
+def test_losing_an_insert_race_still_answers_each_item_correctly(agent, monkeypatch):
+    """Another request stores the same external_id between our lookup and our insert."""
+    items_ingest(agent=agent, payloads=[parse_item(item_payload(external_id="raced"))[0]])
+    real_lookup = ingest._existing_items
+    calls = []
+
+    def stale_lookup(agent, external_ids):  # noqa: ANN001, ANN202
+        calls.append(external_ids)
+        return (
+            {} if len(calls) == 1 else real_lookup(agent, external_ids)
+        )  # the first look misses it
+
+    monkeypatch.setattr(ingest, "_existing_items", stale_lookup)
+    changed = item_payload(external_id="raced", rationale="a different payload")
+    payloads = [
+        parse_item(p)[0]
+        for p in (item_payload(external_id="fresh"), item_payload(external_id="raced"), changed)
+    ]
+    results = items_ingest(agent=agent, payloads=payloads)
+    assert [r.outcome for r in results] == [
+        IngestOutcome.CREATED,
+        IngestOutcome.REPLAYED,
+        IngestOutcome.CONFLICT,
+    ]
+    assert Item.objects.count() == 2
+    assert ItemField.objects.count() == 8  # nothing of the failed bulk write was left behind
