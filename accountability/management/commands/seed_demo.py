@@ -1,0 +1,238 @@
+"""manage.py seed_demo: demo people, queues, agents and a few hundred outputs, some reviewed.
+
+Everything goes through the services the API and the pages use, so demo items carry the same
+assessment, routing and audit trail as real traffic. Safe to run twice: people and agents are
+reused, items replay by their external ids, and review history is only added to queues that
+have none.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+from django.db.models import Count
+
+from accountability import demo
+from accountability.audit import Actor
+from agents import services as agent_services
+from agents.models import Agent
+from agents.payload import ItemIn, parse_item
+from review import services as review_services
+from review.models import Item, Queue, Review
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+URL = "http://127.0.0.1:8000/"
+# items_ingest writes a batch in one transaction; 50 is the size agents are advised to send.
+BATCH = 50
+
+
+class Command(BaseCommand):
+    help = "Load demo users, queues, agents and items for trying the app. Safe to run twice."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--items", type=int, default=120, help="Items per queue (default 120).")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=demo.DEFAULT_SEED,
+            help="Seed for the generated content. Keep it the same between runs: other content "
+            "under the same external ids is refused as a conflict.",
+        )
+        parser.add_argument(
+            "--quiet", action="store_true", help="Print only the tokens of new agents."
+        )
+
+    def handle(self, *args: Any, items: int, seed: int, quiet: bool, **options: Any) -> None:
+        if items < 0:
+            raise CommandError("--items must be 0 or more")
+        self.quiet = quiet
+        started = time.monotonic()
+        actor = Actor.system("seed_demo")
+        # One transaction: a failed run leaves nothing half-seeded, and SQLite commits once.
+        with transaction.atomic():
+            users = self.ensure_users()
+            queues = self.ensure_queues(actor)
+            agents, tokens = self.ensure_agents(users, queues, actor)
+            for spec in demo.AGENTS:
+                generated = demo.generate(spec, count=items, seed=seed)
+                self.ingest(agents[spec.slug], generated, seed)
+                self.add_history(queues[spec.queue], generated, users, seed)
+        # Tokens only once the transaction has committed: a rolled-back token would not work.
+        for slug, raw in tokens.items():
+            self.stdout.write(f"Token for agent {slug} (shown once, store it now): {raw}")
+        self.summary(queues, time.monotonic() - started)
+
+    def say(self, message: str = "") -> None:
+        if not self.quiet:
+            self.stdout.write(message)
+
+    def ensure_users(self) -> dict[str, User]:
+        User = get_user_model()
+        users: dict[str, User] = {}
+        # Hashing is slow on purpose (about 0.3 s each); one hash serves every new account.
+        password_hash = make_password(demo.DEMO_PASSWORD)
+        for spec in demo.USERS:
+            user, created = User.objects.get_or_create(
+                username=spec.username,
+                defaults={
+                    "first_name": spec.first_name,
+                    "last_name": spec.last_name,
+                    "email": f"{spec.username}@demo.example",
+                    "is_staff": spec.is_superuser,
+                    "is_superuser": spec.is_superuser,
+                },
+            )
+            if created:
+                # Only on creation: a rerun must not reset a password someone has changed.
+                user.password = password_hash
+                user.save(update_fields=["password"])
+            self.say(f"User {spec.username}: {'created' if created else 'exists, left as it is'}")
+            users[spec.username] = user
+        return users
+
+    def ensure_queues(self, actor: Actor) -> dict[str, Queue]:
+        queues: dict[str, Queue] = {}
+        for spec in demo.QUEUES:
+            queue = Queue.objects.filter(slug=spec["slug"]).first()
+            if queue is None:
+                queue, _ = review_services.queue_apply(spec=spec, actor=actor)
+                self.say(f"Queue {queue.slug}: created")
+            else:
+                # Reapplying would undo thresholds a lead has tried out since; leave it be.
+                self.say(f"Queue {queue.slug}: exists, left as it is")
+            queues[queue.slug] = queue
+        return queues
+
+    def ensure_agents(
+        self, users: dict[str, User], queues: dict[str, Queue], actor: Actor
+    ) -> tuple[dict[str, Agent], dict[str, str]]:
+        agents: dict[str, Agent] = {}
+        tokens: dict[str, str] = {}
+        for spec in demo.AGENTS:
+            agent = Agent.objects.filter(slug=spec.slug).first()
+            if agent is None:
+                owner = users[spec.owner]
+                agent = agent_services.agent_create(
+                    slug=spec.slug,
+                    name=spec.name,
+                    owner=owner,
+                    team=spec.team,
+                    queues=[queues[spec.queue]],
+                    actor=actor,
+                )
+                _, tokens[spec.slug] = agent_services.agent_token_create(
+                    agent=agent, name="seed_demo", created_by=owner, actor=actor
+                )
+                self.say(f"Agent {spec.slug}: created, owned by {spec.owner} ({spec.team})")
+            else:
+                self.say(
+                    f"Agent {spec.slug}: exists; its tokens are not shown again "
+                    f"(manage.py createagent {spec.slug} --owner {spec.owner} adds a new one)"
+                )
+            agents[spec.slug] = agent
+        return agents, tokens
+
+    def ingest(self, agent: Agent, generated: list[demo.DemoItem], seed: int) -> None:
+        # Seeded so the QA sample drawn among auto-accept candidates is the same every time.
+        rng = random.Random(f"{seed}/{agent.slug}/routing")
+        outcomes: Counter[str] = Counter()
+        for start in range(0, len(generated), BATCH):
+            payloads = [_parsed(item.payload) for item in generated[start : start + BATCH]]
+            results = review_services.items_ingest(agent=agent, payloads=payloads, rng=rng)
+            outcomes.update(result.outcome for result in results)
+            for result in results:
+                if result.outcome in (
+                    review_services.IngestOutcome.INVALID,
+                    review_services.IngestOutcome.FORBIDDEN,
+                ):
+                    raise CommandError(f"{agent.slug}: {result.message or result.errors}")
+        counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
+        self.say(f"Items from {agent.slug}: {len(generated)} sent ({counts or 'none'})")
+        if conflicts := outcomes[review_services.IngestOutcome.CONFLICT]:
+            self.stderr.write(
+                f"{conflicts} items of {agent.slug} already exist with other content (seeded "
+                "with another --seed?); they were left as they were."
+            )
+
+    def add_history(
+        self, queue: Queue, generated: list[demo.DemoItem], users: dict[str, User], seed: int
+    ) -> None:
+        """Decide a share of the waiting items as the queue's reviewers would, on the first run."""
+        if Review.objects.filter(item__queue=queue).exists():
+            self.say(f"History of {queue.slug}: has reviews already, left as it is")
+            return
+        by_external_id = {item.external_id: item for item in generated}
+        reviewers = [users[name] for name in demo.queue_spec(queue.slug)["reviewers"]]
+        rng = random.Random(f"{seed}/{queue.slug}/history")
+        waiting = Item.objects.filter(queue=queue, status=Item.Status.PENDING).count()
+        decided: Counter[str] = Counter()
+        for turn in range(round(waiting * demo.DECIDED_SHARE)):
+            reviewer = reviewers[turn % len(reviewers)]
+            lease = review_services.lease_claim_next(queue=queue, reviewer=reviewer)
+            if lease is None:
+                break
+            item = by_external_id.get(lease.item.external_id)
+            if item is None or lease.item.agent.slug != item.agent.slug:
+                # Not an item this command generated, so there is no truth to decide it by.
+                review_services.lease_release(
+                    item_id=lease.item_id,
+                    reviewer=reviewer,
+                    lease_token=lease.token,
+                    reason="seed_demo only decides its own demo items",
+                )
+                break
+            plan = demo.review_plan(item, rng)
+            review_services.item_decide(
+                item_id=lease.item_id,
+                reviewer=reviewer,
+                lease_token=lease.token,
+                decision=plan.decision,
+                fields=plan.fields,
+                reason=plan.reason,
+                comment=plan.comment,
+                active_seconds=plan.active_seconds,
+            )
+            decided[plan.decision] += 1
+        self.say(
+            f"History of {queue.slug}: {decided['approve']} approved, {decided['reject']} "
+            f"rejected by {', '.join(r.username for r in reviewers)}"
+        )
+
+    def summary(self, queues: dict[str, Queue], seconds: float) -> None:
+        self.say()
+        self.say(f"Demo data ready in {seconds:.1f} s. Start the server (manage.py runserver),")
+        self.say(f"open {URL} and log in as admin, lead1, reviewer1, reviewer2 or reviewer3")
+        self.say(f"with the password {demo.DEMO_PASSWORD} (set only on accounts created here).")
+        self.say()
+        self.say(f"{'queue':<22}{'auto-accepted':>14}{'waiting':>9}{'decided':>9}")
+        counts = (
+            Item.objects.filter(queue__in=queues.values())
+            .values_list("queue__slug", "status")
+            .annotate(n=Count("id"))
+        )
+        by_queue: dict[str, Counter[str]] = {slug: Counter() for slug in queues}
+        for slug, status, n in counts:
+            by_queue[slug][status] += n
+        for slug, by_status in by_queue.items():
+            decided = by_status[Item.Status.APPROVED] + by_status[Item.Status.REJECTED]
+            self.say(
+                f"{slug:<22}{by_status[Item.Status.AUTO_ACCEPTED]:>14}"
+                f"{by_status[Item.Status.PENDING]:>9}{decided:>9}"
+            )
+
+
+def _parsed(payload: dict[str, Any]) -> ItemIn:
+    """The payload as the API would parse it; the demo content must always be valid."""
+    item, errors = parse_item(payload)
+    if item is None:
+        raise CommandError(f"demo payload {payload.get('external_id')} is invalid: {errors}")
+    return item

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+from collections import Counter
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from accountability import demo
+from accountability.models import AuditEvent
+from agents.models import Agent, ApiToken
+from review.assessment import normalise
+from review.models import FieldLabel, Item, ItemDocument, Queue, Reason, Review
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = 20  # per queue: enough for every status and reason, small enough to stay fast
+
+
+def seed(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("seed_demo", "--items", str(ITEMS), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def generated() -> dict[str, demo.DemoItem]:
+    """What the command sent, with the truth and the mistakes behind each item."""
+    return {
+        item.external_id: item
+        for agent in demo.AGENTS
+        for item in demo.generate(agent, count=ITEMS, seed=demo.DEFAULT_SEED)
+    }
+
+
+def test_seed_creates_queues_agents_and_people_who_can_log_in(client):
+    out, _ = seed()
+
+    assert set(Queue.objects.values_list("slug", flat=True)) == {
+        "claims-intake",
+        "invoice-extraction",
+        "medical-coding",
+    }
+    assert Agent.objects.count() == 3
+    for agent in Agent.objects.all():
+        assert list(agent.queues.values_list("slug", flat=True)) == [
+            next(spec.queue for spec in demo.AGENTS if spec.slug == agent.slug)
+        ]
+        assert ApiToken.objects.filter(agent=agent).count() == 1
+    assert out.count("acc_") == 3  # each new agent's token, printed once
+    for username in ("admin", "lead1", "reviewer1", "reviewer2", "reviewer3"):
+        assert client.login(username=username, password=demo.DEMO_PASSWORD), username
+    assert get_user_model().objects.get(username="admin").is_superuser
+    assert Queue.objects.get(slug="medical-coding").leads.get().username == "lead1"
+    assert "http://127.0.0.1:8000/" in out
+    assert demo.DEMO_PASSWORD in out
+
+
+def test_seed_fills_every_status_with_several_kinds_of_doubt():
+    seed()
+
+    statuses = Counter(Item.objects.values_list("status", flat=True))
+    assert Item.objects.count() == 3 * ITEMS
+    for status in ("pending_review", "auto_accepted", "approved"):
+        assert statuses[status] > 0, statuses
+    codes = set(Reason.objects.values_list("code", flat=True))
+    assert {"low_confidence", "evidence_not_found", "invalid_value", "missing_field"} <= codes
+    # Some history, and plenty left for people to review.
+    assert 0 < Review.objects.count() < statuses["pending_review"] + Review.objects.count()
+    assert FieldLabel.objects.filter(verdict="corrected").exists()
+
+
+def test_evidence_quotes_are_in_their_documents_unless_flagged():
+    seed()
+
+    flagged = set(
+        Reason.objects.filter(code="evidence_not_found").values_list("item_id", "field_name")
+    )
+    texts = {
+        (doc.item_id, doc.key): doc.document.text
+        for doc in ItemDocument.objects.select_related("document")
+    }
+    checked = 0
+    for item in Item.objects.prefetch_related("fields"):
+        for field in item.fields.all():
+            if (item.pk, field.name) in flagged:
+                continue
+            for evidence in field.evidence:
+                text = texts[(item.pk, evidence["document"])]
+                assert normalise(evidence["quote"]) in normalise(text), (item, field)
+                if "start" in evidence:
+                    assert text[evidence["start"] : evidence["end"]] == evidence["quote"]
+                checked += 1
+    assert checked > 200
+    assert flagged  # and some invented evidence was caught
+
+
+def test_second_run_does_no_harm():
+    seed()
+    User = get_user_model()
+
+    def counts() -> dict[str, int]:
+        return {
+            "items": Item.objects.count(),
+            "agents": Agent.objects.count(),
+            "tokens": ApiToken.objects.count(),
+            "users": User.objects.count(),
+            "reviews": Review.objects.count(),
+            "audit": AuditEvent.objects.count(),
+        }
+
+    before = counts()
+    out, err = seed()
+
+    assert counts() == before
+    assert "acc_" not in out
+    assert f"{ITEMS} sent ({ITEMS} replayed)" in out
+    assert err == ""
+
+
+def test_another_seed_conflicts_instead_of_overwriting():
+    seed()
+    items = Item.objects.count()
+
+    _, err = seed("--seed", "7")
+
+    assert Item.objects.count() == items
+    assert "already exist with other content" in err
+
+
+def test_seeded_mistakes_are_mostly_caught():
+    seed()
+    truth = generated()
+
+    with_mistakes = [item for item in Item.objects.all() if truth[item.external_id].mistakes]
+    caught = [item for item in with_mistakes if item.status != Item.Status.AUTO_ACCEPTED]
+    assert len(with_mistakes) >= 5
+    assert len(caught) / len(with_mistakes) >= 0.6
+
+
+def test_history_corrects_exactly_the_seeded_mistakes():
+    seed()
+    truth = generated()
+
+    labels = FieldLabel.objects.select_related("field__item")
+    assert labels.exists()
+    for label in labels:
+        item = truth[label.field.item.external_id]
+        assert label.final_value == item.truth[label.field.name]
+        assert (label.verdict == "corrected") == (label.field.name in item.mistakes)
+    for review in Review.objects.filter(decision="reject").select_related("item"):
+        assert truth[review.item.external_id].reject[0] == review.reason
+
+
+def test_items_do_not_depend_on_how_many_are_made():
+    agent = demo.AGENTS[0]
+    few = demo.generate(agent, count=3, seed=1)
+    more = demo.generate(agent, count=6, seed=1)
+
+    assert [item.payload for item in few] == [item.payload for item in more[:3]]
+    assert few[0].payload != demo.generate(agent, count=1, seed=2)[0].payload
