@@ -54,4 +54,3 @@ def audit_log(
     event = audit_event(obj=obj, action=action, actor=actor, data=data)
     event.save()
     return event
-
