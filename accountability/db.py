@@ -4,8 +4,9 @@ On PostgreSQL, rows are written with COPY, and primary keys are drawn from the t
 beforehand so that dependent rows can be copied in the same go. Django's bulk_create on
 PostgreSQL sends each column as an array (UNNEST) and builds a model instance per row: measured
 on this machine, a 500-item ingest batch (4,000 field rows) spent several times longer in that
-Python work than the database spent storing the rows. Elsewhere (SQLite) these functions fall
-back to bulk_create.
+Python work than the database spent storing the rows. COPY wins for a single item too (ingest
+p50 8.5 ms against 10.3 ms with INSERTs), despite the extra round trip for the ids. Elsewhere
+(SQLite) these functions fall back to bulk_create.
 """
 
 from __future__ import annotations
@@ -15,8 +16,21 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import Any
 
+import orjson
 from django.db import connection, models
 from django.utils import timezone
+
+
+def json_text(value: Any, *, sort_keys: bool = False) -> str:
+    """JSON text, about ten times faster than json.dumps for the many small values of a batch.
+
+    orjson refuses what JSON from a request can still hold (integers past 64 bits); the
+    standard library writes those.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else 0).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
 
 
 def _is_postgres() -> bool:
@@ -40,12 +54,10 @@ def allocate_ids(objs: Sequence[models.Model]) -> None:
 def _encoder(field: models.Field) -> Callable[[Any], Any]:
     """How one column's Python value becomes what COPY writes. psycopg handles the plain types."""
     if isinstance(field, models.JSONField):
-        encoder = field.encoder
-
-        def to_json(value: Any) -> Any:
-            return None if value is None else json.dumps(value, cls=encoder)
-
-        return to_json
+        if field.encoder is not None:
+            encoder = field.encoder
+            return lambda value: None if value is None else json.dumps(value, cls=encoder)
+        return lambda value: None if value is None else json_text(value)
     return lambda value: value
 
 
@@ -72,17 +84,16 @@ def _copy(model: type[models.Model], fields: list[models.Field], rows: Iterable[
             copy.write_row(row)
 
 
-def bulk_insert(objs: Sequence[models.Model]) -> None:
-    """Insert model instances of one model in one statement.
-
-    On PostgreSQL, set their pks first with allocate_ids if anything needs them afterwards.
-    """
+def bulk_insert(objs: Sequence[models.Model], *, need_pks: bool = False) -> None:
+    """Insert model instances of one model; with need_pks, each gets its primary key."""
     if not objs:
         return
     model = type(objs[0])
     if not _is_postgres():
         model.objects.bulk_create(objs)
         return
+    if need_pks:
+        allocate_ids(objs)
     columns = _columns(model, objs[0].pk is not None)
     now = timezone.now()
     for obj in objs:  # what pre_save would fill in

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -38,7 +40,15 @@ ItemResultSerializer = inline_serializer(
 )
 
 
-def result_body(request: Request, result: IngestResult) -> dict:
+def item_url_maker(request: Request) -> Callable[[int], str]:
+    """Absolute item URLs without a reverse() per item: a 500-item batch would spend 10 ms on it."""
+    marker = "987654321987654321"
+    template = request.build_absolute_uri(reverse("api:item-detail", args=[int(marker)]))
+    prefix, suffix = template.split(marker)
+    return lambda pk: f"{prefix}{pk}{suffix}"
+
+
+def result_body(result: IngestResult, item_url: Callable[[int], str]) -> dict:
     """The JSON body for one ingest result (also one entry of a batch answer)."""
     if result.outcome in (IngestOutcome.CREATED, IngestOutcome.REPLAYED):
         item = result.item
@@ -55,7 +65,7 @@ def result_body(request: Request, result: IngestResult) -> dict:
                 }
                 for r in result.reasons
             ],
-            "url": request.build_absolute_uri(reverse("api:item-detail", args=[item.pk])),
+            "url": item_url(item.pk),
         }
     if result.outcome == IngestOutcome.INVALID:
         return {"detail": error_summary(result.errors), "errors": result.errors}
@@ -89,7 +99,8 @@ class ItemSubmitApi(APIView):
         if errors:
             return validation_error_response(errors)
         [result] = items_ingest(agent=request.user.agent, payloads=[payload])
-        return Response(result_body(request, result), status=STATUS_CODES[result.outcome])
+        body = result_body(result, item_url_maker(request))
+        return Response(body, status=STATUS_CODES[result.outcome])
 
 
 class ItemBatchSubmitApi(APIView):
@@ -138,6 +149,7 @@ class ItemBatchSubmitApi(APIView):
             )
         )
         results = []
+        item_url = item_url_maker(request)
         for index, (_, errors) in enumerate(parsed):
             if errors:
                 results.append(
@@ -151,6 +163,6 @@ class ItemBatchSubmitApi(APIView):
             else:
                 result = ingested[index]
                 entry = {"index": index, "status_code": STATUS_CODES[result.outcome]}
-                entry.update(result_body(request, result))
+                entry.update(result_body(result, item_url))
                 results.append(entry)
         return Response({"results": results})

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import random
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accountability.audit import Actor, audit_event
-from accountability.db import allocate_ids, bulk_insert, bulk_insert_rows
+from accountability.db import bulk_insert, bulk_insert_rows, json_text
+from agents.models import Agent
 from review.assessment import ReasonDraft, Submission, assess, route
 from review.models import Document, Item, ItemDocument, ItemField, Queue, Reason
 
 if TYPE_CHECKING:
-    from agents.models import Agent
     from agents.payload import ItemIn
 
 
@@ -47,8 +47,8 @@ class IngestResult:
 
 
 def payload_sha256(raw: dict) -> str:
-    canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """The payload's fingerprint, the same whatever the order of its keys."""
+    return hashlib.sha256(json_text(raw, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass
@@ -72,8 +72,13 @@ def items_ingest(
     Safe to call twice with the same payloads: the second call replays the first results.
     """
     results: list[IngestResult | None] = [None] * len(payloads)
-    queues = {q.slug: q for q in Queue.objects.filter(slug__in={p.queue for p in payloads})}
-    allowed = set(agent.queues.values_list("id", flat=True))
+    may_post = Agent.queues.through.objects.filter(agent=agent, queue=OuterRef("pk"))
+    queues = {
+        q.slug: q
+        for q in Queue.objects.filter(slug__in={p.queue for p in payloads}).annotate(
+            allowed=Exists(may_post)
+        )
+    }
     pending: list[_Pending] = []
     for index, payload in enumerate(payloads):
         queue = queues.get(payload.queue)
@@ -81,7 +86,7 @@ def items_ingest(
             results[index] = IngestResult(
                 IngestOutcome.INVALID, errors={"queue": [f"no queue with slug {payload.queue!r}"]}
             )
-        elif queue.pk not in allowed:
+        elif not queue.allowed:
             results[index] = IngestResult(
                 IngestOutcome.FORBIDDEN,
                 message=f"Agent {agent.slug} may not post to queue {queue.slug}.",
@@ -186,9 +191,7 @@ def _write(
         )
     with transaction.atomic():
         document_ids = _store_documents(fresh)
-        items = [p.item for p in fresh]
-        allocate_ids(items)
-        bulk_insert(items)
+        bulk_insert([p.item for p in fresh], need_pks=True)
         bulk_insert_rows(
             ItemDocument,
             [
@@ -270,7 +273,7 @@ def _sha(text: str) -> str:
 
 
 def _store_documents(fresh: list[_Pending]) -> dict[str, int]:
-    """Store each distinct document once (by sha256) and return sha256 -> id, in one query."""
+    """Store each distinct document once (by sha256) and return sha256 -> id."""
     wanted: dict[str, Document] = {}
     for p in fresh:
         p.document_shas = [_sha(doc.text) for doc in p.payload.documents]
@@ -284,12 +287,10 @@ def _store_documents(fresh: list[_Pending]) -> dict[str, int]:
                 )
     if not wanted:
         return {}
-    # An upsert returns the id of new and already stored content alike, also when a concurrent
-    # ingest stores the same content first.
-    stored = Document.objects.bulk_create(
-        list(wanted.values()),
-        update_conflicts=True,
-        unique_fields=["sha256"],
-        update_fields=["size_bytes"],
-    )
-    return {doc.sha256: doc.pk for doc in stored}
+    ids = dict(Document.objects.filter(sha256__in=wanted).values_list("sha256", "id"))
+    missing = [doc for sha, doc in wanted.items() if sha not in ids]
+    # If a concurrent ingest stores the same content between this lookup and the insert, the
+    # insert fails on the unique sha256 and the caller retries item by item, finding it stored.
+    bulk_insert(missing, need_pks=True)
+    ids.update((doc.sha256, doc.pk) for doc in missing)
+    return ids
