@@ -39,8 +39,10 @@ def queues_for_agent(agent: Agent) -> QuerySet[Queue]:
 def queue_overview(user: object) -> QuerySet[Queue]:
     """The queues a person works in, each with its waiting count and oldest waiting item."""
     waiting = Q(items__status=Item.Status.PENDING)
+    # Filter by id rather than through visible_to's joins, which would multiply the counted
+    # items by the number of leads and reviewers.
     return (
-        Queue.objects.visible_to(user)
+        Queue.objects.filter(pk__in=Queue.objects.visible_to(user).values("pk"))
         .annotate(
             waiting=Count("items", filter=waiting), oldest=Min("items__created_at", filter=waiting)
         )
