@@ -755,6 +755,16 @@ MISTAKE_WEIGHTS = {
     "missed": 1.0,
     "close_alternative": 1.5,
 }
+# The reason code a reviewer picks for each kind of mistake.
+CORRECTION_REASONS = {
+    "misread": "misread",
+    "wrong_value": "wrong_value",
+    "date_swap": "formatting",
+    "invalid_enum": "wrong_value",
+    "invented_evidence": "not_in_source",
+    "missed": "wrong_value",
+    "close_alternative": "wrong_value",
+}
 COMMENTS = {
     "misread": "{label}: misread characters ({wrong} instead of {right}).",
     "wrong_value": "{label}: took the wrong value from the document ({wrong}).",
@@ -985,7 +995,8 @@ def review_plan(item: DemoItem, rng: random.Random) -> ReviewPlan:
         if given == right:
             verdicts.append(FieldVerdictIn(name, "correct"))
             continue
-        verdicts.append(FieldVerdictIn(name, "corrected", right))
+        reason = CORRECTION_REASONS.get(item.mistakes.get(name, ""), "wrong_value")
+        verdicts.append(FieldVerdictIn(name, "corrected", right, correction_reason=reason))
         seconds += rng.uniform(10, 30)  # finding and typing the right value takes time
         template = COMMENTS.get(item.mistakes.get(name, ""), "{label}: corrected.")
         notes.append(template.format(label=labels[name], wrong=given, right=right))

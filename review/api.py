@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from agents.authentication import AgentPrincipal
 from agents.permissions import IsPerson
 from review import selectors, services
-from review.models import Item, Lease, Queue, Review, Verdict
+from review.models import CorrectionReason, Item, Lease, Queue, Review, Verdict
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -166,6 +166,10 @@ class ItemDecisionApi(APIView):
         name = serializers.CharField(max_length=100)
         verdict = serializers.ChoiceField(choices=Verdict.choices)
         value = serializers.JSONField(required=False, allow_null=True)
+        correction_reason = serializers.ChoiceField(
+            choices=CorrectionReason.choices, required=False, help_text="Required with corrected."
+        )
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
     class InputSerializer(serializers.Serializer):
         lease = serializers.UUIDField()
@@ -175,7 +179,12 @@ class ItemDecisionApi(APIView):
         comment = serializers.CharField(
             max_length=10_000, required=False, allow_blank=True, default=""
         )
-        active_seconds = serializers.FloatField(min_value=0, required=False, allow_null=True)
+        active_seconds = serializers.FloatField(
+            min_value=0,
+            required=False,
+            allow_null=True,
+            help_text="Active seconds since the last heartbeat; omitted, the server estimates.",
+        )
 
         def validate_fields(self, value: list[dict]) -> list[dict]:
             # Validated here rather than as a nested field so that "value" stays absent (not None)

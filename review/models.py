@@ -121,6 +121,7 @@ class Item(models.Model):
         AUTO_ACCEPTED = "auto_accepted", "Auto-accepted"
         APPROVED = "approved", "Approved"
         REJECTED = "rejected", "Rejected"
+        ESCALATED = "escalated", "Escalated to a lead"
 
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="items")
     agent = models.ForeignKey("agents.Agent", on_delete=models.PROTECT, related_name="items")
@@ -205,6 +206,39 @@ class Verdict(models.TextChoices):
     UNDETERMINABLE = "undeterminable", "Not determinable from the source"
 
 
+class CorrectionReason(models.TextChoices):
+    """Why a value was corrected: countable, unlike free-text notes."""
+
+    WRONG_VALUE = "wrong_value", "Wrong value"
+    MISREAD = "misread", "Misread characters"
+    WRONG_PLACE = "wrong_place", "Wrong place in the source"
+    NOT_IN_SOURCE = "not_in_source", "Not in the source (invented)"
+    FORMATTING = "formatting", "Formatting only"
+    OTHER = "other", "Other (say what)"
+
+
+class RejectReason(models.TextChoices):
+    WRONG_DOCUMENT = "wrong_document", "Wrong or unrelated document"
+    ILLEGIBLE = "illegible", "Source illegible or incomplete"
+    DUPLICATE = "duplicate", "Duplicate submission"
+    OUT_OF_SCOPE = "out_of_scope", "Out of scope for this queue"
+    OTHER = "other", "Other (say what)"
+
+
+class EscalateReason(models.TextChoices):
+    POLICY_QUESTION = "policy_question", "Policy or rule question"
+    SUSPECTED_FRAUD = "suspected_fraud", "Suspected fraud"
+    NEEDS_SPECIALIST = "needs_specialist", "Needs a specialist"
+    OTHER = "other", "Other (say what)"
+
+
+class SkipReason(models.TextChoices):
+    CONFLICT_OF_INTEREST = "conflict_of_interest", "Conflict of interest"
+    NEEDS_SPECIALIST = "needs_specialist", "Needs a specialist"
+    NO_TIME = "no_time", "Out of time, leaving it for someone else"
+    OTHER = "other", "Other (say what)"
+
+
 class ItemField(models.Model):
     """One value in an item, with the agent's confidence and evidence, and its final verdict."""
 
@@ -264,6 +298,9 @@ class Lease(models.Model):
     ended_at = models.DateTimeField(null=True, blank=True)
     end = models.CharField(max_length=10, choices=End, blank=True)
     release_reason = models.TextField(blank=True)
+    # Active review time so far, and when the holder was last heard from (see services.activity).
+    active_seconds = models.FloatField(default=0)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -288,6 +325,7 @@ class Review(models.Model):
     class Decision(models.TextChoices):
         APPROVE = "approve"
         REJECT = "reject"
+        ESCALATE = "escalate"
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reviews")
     lease = models.OneToOneField(Lease, on_delete=models.PROTECT, related_name="review")
@@ -316,6 +354,8 @@ class FieldLabel(models.Model):
     verdict = models.CharField(max_length=16, choices=Verdict)
     original_value = models.JSONField(null=True)
     final_value = models.JSONField(null=True)
+    correction_reason = models.CharField(max_length=20, choices=CorrectionReason, blank=True)
+    note = models.TextField(blank=True)
 
     class Meta:
         constraints = [

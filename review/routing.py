@@ -1,3 +1,7 @@
 from django.urls import path
 
-websocket_urlpatterns: list[path] = []  # the live queue page adds its consumer here
+from review import consumers
+
+websocket_urlpatterns = [
+    path("ws/queues/", consumers.QueuesConsumer.as_asgi()),
+]

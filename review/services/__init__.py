@@ -2,7 +2,12 @@
 
 from review.services.decisions import FieldVerdictIn, item_decide
 from review.services.ingest import IngestOutcome, IngestResult, items_ingest
-from review.services.leases import lease_claim_next, lease_release, leases_close_expired
+from review.services.leases import (
+    lease_claim_next,
+    lease_heartbeat,
+    lease_release,
+    leases_close_expired,
+)
 from review.services.queues import queue_apply
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "item_decide",
     "items_ingest",
     "lease_claim_next",
+    "lease_heartbeat",
     "lease_release",
     "leases_close_expired",
     "queue_apply",

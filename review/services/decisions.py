@@ -1,9 +1,10 @@
-"""Decisions: a reviewer's verdict on an item and on each of its fields."""
+"""Decisions: a reviewer's verdict on an item and on each of its fields, or an escalation."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -11,21 +12,23 @@ from django.db import transaction
 from django.utils import timezone
 
 from accountability.audit import Actor, audit_log
-from review import schema
-from review.models import FieldLabel, Item, ItemField, Lease, Review, Verdict
-from review.services.leases import lease_for_write
+from review import events, schema
+from review.models import CorrectionReason, FieldLabel, Item, ItemField, Lease, Review, Verdict
+from review.services.leases import lease_for_write, record_activity
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
-_MISSING = object()
+MISSING = object()  # a corrected value that was not given (None is a value: JSON null)
 
 
 @dataclass(frozen=True)
 class FieldVerdictIn:
     name: str
     verdict: str
-    value: Any = _MISSING  # the corrected value; only with verdict "corrected"
+    value: Any = MISSING  # the corrected value; only with verdict "corrected"
+    correction_reason: str = ""  # required with "corrected": a CorrectionReason
+    note: str = ""  # required when the correction reason is "other"
 
 
 def item_decide(
@@ -41,8 +44,10 @@ def item_decide(
 ) -> Review:
     """Record a decision on an item the reviewer holds a lease on; all or nothing.
 
-    Approve needs a verdict on every field; reject needs a reason. Field labels, final values,
-    the item's status and the audit event are written in one transaction.
+    Approve needs a verdict on every field; reject and escalate need a reason. An escalation
+    sends the item to the queue's leads and records no field labels. active_seconds is the
+    page's active time since its last heartbeat (None from API clients: the server estimates).
+    Field labels, final values, the item's status and the audit event are one transaction.
     """
     if decision not in Review.Decision.values:
         raise ValidationError({"decision": [f"must be one of {', '.join(Review.Decision.values)}"]})
@@ -52,10 +57,13 @@ def item_decide(
             item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
         )
         item = lease.item
-        item_fields = {f.name: f for f in item.fields.all()}
-        labels = _check_verdicts(item, item_fields, fields, decision)
-        if decision == Review.Decision.REJECT and not reason.strip():
-            raise ValidationError({"reason": ["say why you reject this item"]})
+        if decision == Review.Decision.ESCALATE:
+            labels = []
+        else:
+            labels = _check_verdicts(item, {f.name: f for f in item.fields.all()}, fields, decision)
+        if decision != Review.Decision.APPROVE and not reason.strip():
+            raise ValidationError({"reason": [f"say why you {decision} this item"]})
+        record_activity(lease, now=now, reported_seconds=active_seconds)
         review = Review.objects.create(
             item=item,
             lease=lease,
@@ -65,82 +73,112 @@ def item_decide(
             comment=comment.strip(),
             started_at=lease.claimed_at,
             decided_at=now,
-            active_seconds=active_seconds,
+            active_seconds=round(lease.active_seconds, 1),
         )
-        FieldLabel.objects.bulk_create(
-            FieldLabel(
-                review=review, field=f, verdict=verdict, original_value=f.value, final_value=final
-            )
-            for f, verdict, final in labels
-        )
-        for f, verdict, final in labels:
-            f.verdict, f.final_value = verdict, final
-        ItemField.objects.bulk_update([f for f, _, _ in labels], ["verdict", "final_value"])
+        _store_labels(review, labels)
         lease.ended_at, lease.end = now, Lease.End.DECIDED
-        lease.save(update_fields=["ended_at", "end"])
-        item.status = (
-            Item.Status.APPROVED if decision == Review.Decision.APPROVE else Item.Status.REJECTED
-        )
-        item.decided_at, item.lease_holder, item.leased_until = now, None, None
+        lease.save(update_fields=["ended_at", "end", "active_seconds", "last_seen_at"])
+        item.status = {
+            Review.Decision.APPROVE: Item.Status.APPROVED,
+            Review.Decision.REJECT: Item.Status.REJECTED,
+            Review.Decision.ESCALATE: Item.Status.ESCALATED,
+        }[decision]
+        item.decided_at = None if decision == Review.Decision.ESCALATE else now
+        item.lease_holder, item.leased_until = None, None
         item.save(
             update_fields=["status", "decided_at", "lease_holder", "leased_until", "updated_at"]
         )
         audit_log(
             obj=item,
-            action="review.decision.recorded",
+            action="review.item.escalated"
+            if decision == Review.Decision.ESCALATE
+            else "review.decision.recorded",
             actor=Actor.user(reviewer),
-            data={
-                "review": review.pk,
-                "decision": decision,
-                "reason": review.reason,
-                "comment": review.comment,
-                "lease": str(lease.token),
-                "labels": [
-                    {"field": f.name, "verdict": verdict, "before": f.value, "after": final}
-                    for f, verdict, final in labels
-                ],
-            },
+            data=_decision_data(review, lease, labels),
+        )
+        transaction.on_commit(
+            partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
         )
     return review
 
 
+@dataclass(frozen=True)
+class _Label:
+    field: ItemField
+    verdict: str
+    final: Any
+    correction_reason: str
+    note: str
+
+
+def _store_labels(review: Review, labels: list[_Label]) -> None:
+    FieldLabel.objects.bulk_create(
+        FieldLabel(
+            review=review,
+            field=label.field,
+            verdict=label.verdict,
+            original_value=label.field.value,
+            final_value=label.final,
+            correction_reason=label.correction_reason,
+            note=label.note,
+        )
+        for label in labels
+    )
+    for label in labels:
+        label.field.verdict, label.field.final_value = label.verdict, label.final
+    ItemField.objects.bulk_update([label.field for label in labels], ["verdict", "final_value"])
+
+
+def _decision_data(review: Review, lease: Lease, labels: list[_Label]) -> dict:
+    return {
+        "review": review.pk,
+        "decision": review.decision,
+        "reason": review.reason,
+        "comment": review.comment,
+        "lease": str(lease.token),
+        "active_seconds": review.active_seconds,
+        "labels": [
+            {
+                "field": label.field.name,
+                "verdict": label.verdict,
+                "before": label.field.value,
+                "after": label.final,
+                "correction_reason": label.correction_reason,
+                "note": label.note,
+            }
+            for label in labels
+        ],
+    }
+
+
 def _check_verdicts(
     item: Item, item_fields: dict[str, ItemField], given: list[FieldVerdictIn], decision: str
-) -> list[tuple[ItemField, str, Any]]:
-    """Check the verdicts; return (field, verdict, final value) or raise naming each bad one."""
+) -> list[_Label]:
+    """Check the verdicts; return the labels or raise naming each bad one."""
     errors: dict[str, list[str]] = {}
-    labels: list[tuple[ItemField, str, Any]] = []
+    labels: list[_Label] = []
     seen: set[str] = set()
     for index, entry in enumerate(given):
         at = f"fields[{index}]"
         field = item_fields.get(entry.name)
         if field is None:
             errors[f"{at}.name"] = [f"this item has no field {entry.name!r}"]
-            continue
-        if entry.name in seen:
+        elif entry.name in seen:
             errors[f"{at}.name"] = [f"{entry.name!r} appears twice"]
-            continue
-        seen.add(entry.name)
-        if entry.verdict not in Verdict.values:
+        elif entry.verdict not in Verdict.values:
             errors[f"{at}.verdict"] = [f"must be one of {', '.join(Verdict.values)}"]
-            continue
-        final: Any = field.value
-        if entry.verdict == Verdict.CORRECTED:
-            if entry.value is _MISSING:
-                errors[f"{at}.value"] = ["give the corrected value"]
-                continue
-            if entry.value == field.value:
-                errors[f"{at}.value"] = ["is the agent's own value; use the verdict correct"]
-                continue
-            spec = item.queue.field_spec(entry.name)
-            if spec and (problem := schema.value_error(spec, entry.value)):
-                errors[f"{at}.value"] = [problem]
-                continue
-            final = entry.value
-        elif entry.verdict == Verdict.UNDETERMINABLE:
-            final = None
-        labels.append((field, entry.verdict, final))
-    if decision == "approve":
+        else:
+            seen.add(entry.name)
+            problems = _verdict_problems(item, field, entry)
+            if problems:
+                errors.update({f"{at}.{key}": [message] for key, message in problems.items()})
+            else:
+                final = {Verdict.CORRECT: field.value, Verdict.UNDETERMINABLE: None}.get(
+                    entry.verdict, entry.value
+                )
+                note = entry.note.strip()
+                labels.append(_Label(field, entry.verdict, final, entry.correction_reason, note))
+    if decision == Review.Decision.APPROVE:
         missing = [name for name in item_fields if name not in seen]
         if missing:
             errors.setdefault("fields", []).append(
@@ -149,3 +187,20 @@ def _check_verdicts(
     if errors:
         raise ValidationError(errors)
     return labels
+
+
+def _verdict_problems(item: Item, field: ItemField, entry: FieldVerdictIn) -> dict[str, str]:
+    if entry.verdict != Verdict.CORRECTED:
+        return {}
+    if entry.value is MISSING:
+        return {"value": "give the corrected value"}
+    if entry.value == field.value:
+        return {"value": "is the agent's own value; use the verdict correct"}
+    spec = item.queue.field_spec(entry.name)
+    if spec and (problem := schema.value_error(spec, entry.value)):
+        return {"value": problem}
+    if entry.correction_reason not in CorrectionReason.values:
+        return {"correction_reason": f"say why it was wrong: {', '.join(CorrectionReason.values)}"}
+    if entry.correction_reason == CorrectionReason.OTHER and not entry.note.strip():
+        return {"note": "say what was wrong"}
+    return {}

@@ -13,6 +13,7 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -22,6 +23,7 @@ from django.utils import timezone
 from accountability.audit import Actor, audit_event
 from accountability.db import bulk_insert, bulk_insert_rows, json_text
 from agents.models import Agent
+from review import events
 from review.assessment import ReasonDraft, Submission, assess, route
 from review.models import Document, Item, ItemDocument, ItemField, Queue, Reason
 
@@ -240,6 +242,8 @@ def _write(
             ],
         )
         bulk_insert([_ingest_event(p, actor) for p in fresh])
+        for queue in {p.queue.pk: p.queue for p in fresh}.values():
+            transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     # The drafts carry what the answer shows (code, field_name, message, blocking).
     return {
         p.index: IngestResult(IngestOutcome.CREATED, item=p.item, reasons=p.reasons) for p in fresh

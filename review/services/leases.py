@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from functools import partial
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -12,12 +13,15 @@ from django.utils import timezone
 
 from accountability.api import WorkflowError
 from accountability.audit import Actor, audit_log
+from review import events
 from review.models import Item, Lease, Queue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 CLAIM_ATTEMPTS = 5
+# A gap longer than this with no sign of the reviewer does not count as active review time.
+ACTIVITY_GAP_SECONDS = 60
 
 
 def lease_claim_next(
@@ -76,6 +80,7 @@ def _take(*, item_id: int, queue: Queue, reviewer: User, now: dt.datetime) -> Le
     lease = Lease.objects.create(
         item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at
     )
+    transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     audit_log(
         obj=lease.item,
         action="review.item.claimed",
@@ -162,6 +167,8 @@ def lease_release(
         Item.objects.filter(pk=item_id, lease_holder=reviewer).update(
             lease_holder=None, leased_until=None, updated_at=now
         )
+        queue = lease.item.queue
+        transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
         return Item.objects.get(pk=item_id)
 
 
@@ -186,3 +193,43 @@ def leases_close_expired(*, now: dt.datetime | None = None, limit: int = 1000) -
             ).update(lease_holder=None, leased_until=None, updated_at=now)
             closed += 1
     return closed
+
+
+def record_activity(lease: Lease, *, now: dt.datetime, reported_seconds: float | None) -> float:
+    """Credit active review time to lease since it was last heard from; return the credit.
+
+    The page reports how many seconds it was visible with the reviewer's input no older than
+    ACTIVITY_GAP_SECONDS; the server credits at most the wall time since the last report, so a
+    page cannot claim more than happened. Without a report (an API client), the server credits
+    the wall time, capped at ACTIVITY_GAP_SECONDS. The caller saves the lease.
+    """
+    elapsed = max(0.0, (now - (lease.last_seen_at or lease.claimed_at)).total_seconds())
+    if reported_seconds is None:
+        credit = min(elapsed, ACTIVITY_GAP_SECONDS)
+    else:
+        credit = min(elapsed, max(0.0, reported_seconds))
+    lease.active_seconds += credit
+    lease.last_seen_at = now
+    return credit
+
+
+def lease_heartbeat(
+    *, item_id: int, reviewer: User, lease_token: uuid.UUID | str, active_seconds: float | None
+) -> Lease:
+    """The review page is still open: credit active time and, if the reviewer was active,
+    extend the lease by the queue's lease length from now. Raises WorkflowError if lost."""
+    now = timezone.now()
+    with transaction.atomic():
+        lease = lease_for_write(
+            item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
+        )
+        credit = record_activity(lease, now=now, reported_seconds=active_seconds)
+        fields = ["active_seconds", "last_seen_at"]
+        if credit > 0:
+            lease.expires_at = now + dt.timedelta(minutes=lease.item.queue.lease_minutes)
+            fields.append("expires_at")
+            Item.objects.filter(pk=item_id, lease_holder=reviewer).update(
+                leased_until=lease.expires_at, updated_at=now
+            )
+        lease.save(update_fields=fields)
+    return lease

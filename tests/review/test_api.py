@@ -61,7 +61,12 @@ def test_decision_through_the_api(agent, reviewer_client):
     item = ingest(agent)
     lease = _claim(reviewer_client).json()
     fields = _all_correct()
-    fields[2] = {"name": "amount", "verdict": "corrected", "value": 1205}
+    fields[2] = {
+        "name": "amount",
+        "verdict": "corrected",
+        "value": 1205,
+        "correction_reason": "misread",
+    }
     response = reviewer_client.post(
         f"/api/v1/items/{item.pk}/decision",
         {"lease": lease["token"], "decision": "approve", "fields": fields, "active_seconds": 12.5},

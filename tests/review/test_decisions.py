@@ -29,7 +29,7 @@ def test_approve_with_a_correction_stores_labels_final_values_and_audit(held, re
     item, lease = held
     verdicts = [
         *ALL_CORRECT[:2],
-        FieldVerdictIn("amount", "corrected", 1205.0),
+        FieldVerdictIn("amount", "corrected", 1205.0, "misread"),
         FieldVerdictIn("claim_type", "undeterminable"),
     ]
     review = services.item_decide(
@@ -48,13 +48,15 @@ def test_approve_with_a_correction_stores_labels_final_values_and_audit(held, re
     assert item.fields.get(name="claim_type").final_value is None
     label = FieldLabel.objects.get(review=review, field=amount)
     assert (label.original_value, label.final_value) == (1250.0, 1205.0)
-    assert review.active_seconds == 41.5 and review.started_at == lease.claimed_at
+    assert review.active_seconds <= 41.5 and review.started_at == lease.claimed_at
     event = AuditEvent.objects.get(action="review.decision.recorded")
     assert {
         "field": "amount",
         "verdict": "corrected",
         "before": 1250.0,
         "after": 1205.0,
+        "correction_reason": "misread",
+        "note": "",
     } in event.data["labels"]
 
 
@@ -74,7 +76,7 @@ def test_approve_needs_a_verdict_on_every_field(held, reviewer):
 
 def test_correction_is_checked_against_the_schema_and_nothing_is_half_saved(held, reviewer):
     item, lease = held
-    verdicts = [*ALL_CORRECT[:3], FieldVerdictIn("claim_type", "corrected", "boat")]
+    verdicts = [*ALL_CORRECT[:3], FieldVerdictIn("claim_type", "corrected", "boat", "wrong_value")]
     with pytest.raises(ValidationError) as refused:
         services.item_decide(
             item_id=item.pk,
@@ -167,3 +169,72 @@ def test_lease_that_ran_out_cannot_decide_even_if_nobody_took_it(held, reviewer)
             fields=ALL_CORRECT,
         )
     assert Review.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("verdict", "path", "message"),
+    [
+        (FieldVerdictIn("amount", "corrected", 1205.0), "fields[3].correction_reason", "say why"),
+        (
+            FieldVerdictIn("amount", "corrected", 1205.0, "guess"),
+            "fields[3].correction_reason",
+            "say why",
+        ),
+        (FieldVerdictIn("amount", "corrected", 1205.0, "other"), "fields[3].note", "say what"),
+    ],
+)
+def test_a_correction_needs_a_countable_reason(held, reviewer, verdict, path, message):
+    item, lease = held
+    with pytest.raises(ValidationError) as refused:
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="approve",
+            fields=[*ALL_CORRECT[:2], ALL_CORRECT[3], verdict],
+        )
+    assert message in refused.value.message_dict[path][0]
+
+
+def test_other_correction_reason_with_a_note_is_stored(held, reviewer):
+    item, lease = held
+    fix = FieldVerdictIn("amount", "corrected", 1205.0, "other", note="currency was GBP")
+    review = services.item_decide(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="approve",
+        fields=[*ALL_CORRECT[:2], ALL_CORRECT[3], fix],
+    )
+    label = review.labels.get(field__name="amount")
+    assert (label.correction_reason, label.note) == ("other", "currency was GBP")
+
+
+def test_escalation_needs_a_reason_and_leaves_the_queue_without_labels(
+    held, reviewer, queue, other_reviewer
+):
+    item, lease = held
+    with pytest.raises(ValidationError):
+        services.item_decide(
+            item_id=item.pk,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="escalate",
+            fields=[],
+        )
+    services.item_decide(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="escalate",
+        fields=[],
+        reason="suspected_fraud",
+        comment="Same VIN as claim 1182.",
+    )
+    item.refresh_from_db()
+    assert item.status == Item.Status.ESCALATED and item.decided_at is None
+    assert not FieldLabel.objects.exists()
+    assert (
+        AuditEvent.objects.get(action="review.item.escalated").data["reason"] == "suspected_fraud"
+    )
+    assert services.lease_claim_next(queue=queue, reviewer=other_reviewer) is None
