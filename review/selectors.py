@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from review.models import Item, ItemDocument, Queue, Review
+from review.models import FieldLabel, Item, ItemDocument, Queue, Review
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -36,15 +39,52 @@ def queues_for_agent(agent: Agent) -> QuerySet[Queue]:
     return agent.queues.order_by("slug")
 
 
-def queue_overview(user: object) -> QuerySet[Queue]:
-    """The queues a person works in, each with its waiting count and oldest waiting item."""
+@dataclass
+class QueueSummary:
+    queue: Queue
+    waiting: int
+    oldest: dt.datetime | None
+    due_soon: int  # waiting items due within DUE_SOON, or already overdue
+    reviewing: list[str] = field(default_factory=list)  # who holds a lease right now
+
+
+DUE_SOON = dt.timedelta(hours=1)
+
+
+def queue_overview(user: object) -> list[QueueSummary]:
+    """The queues a person works in, with what waits in each and who is reviewing now."""
+    now = timezone.now()
     waiting = Q(items__status=Item.Status.PENDING)
     # Filter by id rather than through visible_to's joins, which would multiply the counted
     # items by the number of leads and reviewers.
-    return (
+    queues = (
         Queue.objects.filter(pk__in=Queue.objects.visible_to(user).values("pk"))
         .annotate(
-            waiting=Count("items", filter=waiting), oldest=Min("items__created_at", filter=waiting)
+            waiting=Count("items", filter=waiting),
+            oldest=Min("items__created_at", filter=waiting),
+            due_soon=Count("items", filter=waiting & Q(items__due_at__lte=now + DUE_SOON)),
         )
         .order_by("name")
     )
+    reviewing: dict[int, set[str]] = {}
+    holders = Item.objects.filter(
+        queue__in=queues, status=Item.Status.PENDING, leased_until__gt=now
+    ).values_list("queue_id", "lease_holder__username")
+    for queue_id, username in holders:
+        reviewing.setdefault(queue_id, set()).add(username)
+    return [
+        QueueSummary(q, q.waiting, q.oldest, q.due_soon, sorted(reviewing.get(q.pk, ())))
+        for q in queues
+    ]
+
+
+def labels_by_review(reviews: list[Review]) -> dict[int, list[FieldLabel]]:
+    grouped: dict[int, list[FieldLabel]] = {}
+    labels = (
+        FieldLabel.objects.filter(review__in=reviews)
+        .select_related("field")
+        .order_by("field__position")
+    )
+    for label in labels:
+        grouped.setdefault(label.review_id, []).append(label)
+    return grouped

@@ -5,4 +5,9 @@ from review import views
 app_name = "review"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("queues/<slug:slug>/start", views.queue_start, name="queue-start"),
+    path("review/<int:item_id>/", views.workspace, name="workspace"),
+    path("review/<int:item_id>/submit", views.workspace_submit, name="workspace-submit"),
+    path("review/<int:item_id>/heartbeat", views.workspace_heartbeat, name="workspace-heartbeat"),
+    path("items/<int:item_id>/", views.item_detail, name="item"),
 ]

@@ -2,15 +2,154 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from review import selectors
+from accountability.api import WorkflowError
+from review import selectors, services
+from review.forms import field_errors, read_decision
+from review.models import Item, Lease, Queue
+from review.workspace import build_workspace
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "review/home.html", {"queues": selectors.queue_overview(request.user)})
+    template = "review/home.html" + ("#queue-table" if request.htmx else "")
+    return render(request, template, {"summaries": selectors.queue_overview(request.user)})
+
+
+@login_required
+@require_POST
+def queue_start(request: HttpRequest, slug: str) -> HttpResponse:
+    queue = get_object_or_404(Queue.objects.visible_to(request.user), slug=slug)
+    lease = services.lease_claim_next(queue=queue, reviewer=request.user)
+    if lease is None:
+        messages.info(request, f"Nothing is waiting in {queue.name}.")
+        return redirect("review:home")
+    return redirect("review:workspace", item_id=lease.item_id)
+
+
+def _open_lease(request: HttpRequest, item: Item) -> Lease | None:
+    return Lease.objects.filter(item=item, reviewer=request.user, ended_at__isnull=True).first()
+
+
+@login_required
+@require_GET
+def workspace(request: HttpRequest, item_id: int) -> HttpResponse:
+    items = selectors.item_with_details(selectors.items_visible_to_person(request.user))
+    item = get_object_or_404(items, pk=item_id)
+    lease = _open_lease(request, item)
+    if lease is None or item.status != Item.Status.PENDING:
+        messages.info(request, "You do not hold this item; here is its record.")
+        return redirect("review:item", item_id=item.pk)
+    return render(request, "review/workspace.html", {"ws": build_workspace(item, lease)})
+
+
+@login_required
+@require_POST
+def workspace_submit(request: HttpRequest, item_id: int) -> HttpResponse:
+    """Approve, reject, escalate or skip; then straight to the next item of the same queue."""
+    items = selectors.item_with_details(selectors.items_visible_to_person(request.user))
+    item = get_object_or_404(items, pk=item_id)
+    form = read_decision(request.POST, item, list(item.fields.all()))
+    if form.errors:
+        return _redisplay(request, item, form.errors, form.raw)
+    try:
+        if form.action == "skip":
+            services.lease_release(
+                item_id=item.pk, reviewer=request.user, lease_token=form.lease, reason=form.reason
+            )
+        else:
+            services.item_decide(
+                item_id=item.pk,
+                reviewer=request.user,
+                lease_token=form.lease,
+                decision=form.action,
+                fields=form.fields,
+                reason=form.reason,
+                comment=form.comment,
+                active_seconds=form.active_seconds,
+            )
+    except ValidationError as invalid:
+        return _redisplay(request, item, field_errors(form, invalid.message_dict), form.raw)
+    except WorkflowError as refused:
+        return _redisplay(request, item, {"lease": [refused.message]}, form.raw, lease_lost=True)
+    done = {"skip": "Skipped", "approve": "Approved", "reject": "Rejected", "escalate": "Escalated"}
+    messages.success(request, f"{done[form.action]} item #{item.pk}.")
+    return _next_item(request, item.queue, stop=form.stop_after)
+
+
+def _next_item(request: HttpRequest, queue: Queue, *, stop: bool) -> HttpResponse:
+    lease = None if stop else services.lease_claim_next(queue=queue, reviewer=request.user)
+    if lease is None:
+        if not stop:
+            messages.info(request, f"Nothing more is waiting in {queue.name}.")
+        return _go(request, reverse("review:home"))
+    if not request.htmx:
+        return redirect("review:workspace", item_id=lease.item_id)
+    item = selectors.item_with_details(Item.objects.filter(pk=lease.item_id)).get()
+    response = render(
+        request, "review/workspace.html#workspace", {"ws": build_workspace(item, lease)}
+    )
+    response["HX-Push-Url"] = reverse("review:workspace", args=[item.pk])
+    return response
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+def _redisplay(
+    request: HttpRequest, item: Item, errors: dict, submitted: dict, *, lease_lost: bool = False
+) -> HttpResponse:
+    """The same item again, with what was typed and each error next to its cause. Nothing saved."""
+    lease = None if lease_lost else _open_lease(request, item)
+    context = {"ws": build_workspace(item, lease, errors=errors, submitted=submitted)}
+    template = "review/workspace.html" + ("#workspace" if request.htmx else "")
+    # 422 so scripts and tests can tell a refusal; htmx is configured to swap it in.
+    return render(request, template, context, status=409 if lease_lost else 422)
+
+
+@login_required
+@require_POST
+def workspace_heartbeat(request: HttpRequest, item_id: int) -> JsonResponse:
+    get_object_or_404(selectors.items_visible_to_person(request.user), pk=item_id)
+    try:
+        active = float(request.POST.get("active_seconds", ""))
+    except ValueError:
+        active = None
+    try:
+        lease = services.lease_heartbeat(
+            item_id=item_id,
+            reviewer=request.user,
+            lease_token=request.POST.get("lease", ""),
+            active_seconds=active,
+        )
+    except (WorkflowError, ValidationError) as refused:
+        message = refused.message if isinstance(refused, WorkflowError) else "No valid lease."
+        return JsonResponse({"detail": message}, status=409)
+    return JsonResponse({"expires_at": lease.expires_at.isoformat()})
+
+
+@login_required
+@require_GET
+def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    items = selectors.item_with_details(selectors.items_visible_to_person(request.user))
+    item = get_object_or_404(items, pk=item_id)
+    reviews = list(item.reviews.all())
+    labels = selectors.labels_by_review(reviews)
+    return render(
+        request,
+        "review/item.html",
+        {
+            "ws": build_workspace(item, None),
+            "reviews": [(r, labels.get(r.pk, [])) for r in reviews],
+        },
+    )

@@ -17,6 +17,6 @@ def test_queue_overview_counts_each_waiting_item_once_whoever_looks(agent, queue
     QueueFactory(slug="other")
     for person in (reviewer, lead):
         [overview] = selectors.queue_overview(person)
-        assert overview.slug == "claims"
+        assert overview.queue.slug == "claims"
         assert overview.waiting == 2
         assert overview.oldest is not None

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from review.highlight import evidence_marks, locate_quote, segments
+
+TEXT = "Policy number: PN-4471-0923\nDate of  loss:\n2024-03-02\nAmount: EUR 1,250.00"
+
+
+@dataclass
+class F:
+    name: str
+    evidence: list = field(default_factory=list)
+
+
+def test_quotes_are_found_exactly_then_ignoring_case_then_whitespace():
+    assert locate_quote(TEXT, "PN-4471-0923") == (15, 27)
+    assert locate_quote(TEXT, "policy NUMBER") == (0, 13)
+    start, end = locate_quote(TEXT, "date of loss: 2024-03-02")
+    assert TEXT[start:end] == "Date of  loss:\n2024-03-02"
+    assert locate_quote(TEXT, "PN-4471-0932") is None
+
+
+def test_spans_are_used_as_given_and_segments_carry_every_covering_field():
+    fields = [
+        F("policy_number", [{"document": "form", "quote": "PN-4471-0923"}]),
+        F("policy_line", [{"document": "form", "start": 0, "end": 27}]),
+        F("elsewhere", [{"document": "scan", "quote": "PN"}]),
+    ]
+    pieces = segments(TEXT, evidence_marks(TEXT, "form", fields))
+    assert "".join(p.text for p in pieces) == TEXT
+    number = next(p for p in pieces if p.text == "PN-4471-0923")
+    assert number.fields == ["policy_line", "policy_number"]
+    assert number.anchor == "ev-policy_number-0"
+    assert pieces[0].fields == ["policy_line"] and pieces[0].anchor == "ev-policy_line-0"
+    assert pieces[-1].fields == []
