@@ -56,8 +56,8 @@ def workspace(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_POST
 def workspace_submit(request: HttpRequest, item_id: int) -> HttpResponse:
     """Approve, reject, escalate or skip; then straight to the next item of the same queue."""
-    items = selectors.item_with_details(selectors.items_visible_to_person(request.user))
-    item = get_object_or_404(items, pk=item_id)
+    items = selectors.items_visible_to_person(request.user).select_related("queue")
+    item = get_object_or_404(items.prefetch_related("fields"), pk=item_id)
     form = read_decision(request.POST, item, list(item.fields.all()))
     if form.errors:
         return _redisplay(request, item, form.errors, form.raw)
@@ -110,6 +110,7 @@ def _redisplay(
     request: HttpRequest, item: Item, errors: dict, submitted: dict, *, lease_lost: bool = False
 ) -> HttpResponse:
     """The same item again, with what was typed and each error next to its cause. Nothing saved."""
+    item = selectors.item_with_details(Item.objects.filter(pk=item.pk)).get()
     lease = None if lease_lost else _open_lease(request, item)
     context = {"ws": build_workspace(item, lease, errors=errors, submitted=submitted)}
     template = "review/workspace.html" + ("#workspace" if request.htmx else "")

@@ -82,7 +82,7 @@ def _take(*, item_id: int, queue: Queue, reviewer: User, now: dt.datetime) -> Le
     )
     transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     audit_log(
-        obj=lease.item,
+        obj=Item(pk=item_id),  # the audit needs only its identity; spare a query
         action="review.item.claimed",
         actor=Actor.user(reviewer),
         data={"lease": str(lease.token), "expires_at": expires_at.isoformat()},
