@@ -184,6 +184,8 @@
       input.value = value;
       li.querySelector(".correction select[name$=-reason]").focus();
     } else {
+      // Start from the agent's value: most corrections fix a character or two.
+      if (!input.value && input.tagName === "INPUT") input.value = li.dataset.agentValue;
       input.focus();
       if (input.select) input.select();
     }
