@@ -1,24 +1,29 @@
 """Bulk writes at the speed of the database.
 
-On PostgreSQL, rows are written with COPY, and primary keys are drawn from the table's sequence
-beforehand so that dependent rows can be copied in the same go. Django's bulk_create on
-PostgreSQL sends each column as an array (UNNEST) and builds a model instance per row: measured
-on this machine, a 500-item ingest batch (4,000 field rows) spent several times longer in that
-Python work than the database spent storing the rows. COPY wins for a single item too (ingest
-p50 8.5 ms against 10.3 ms with INSERTs), despite the extra round trip for the ids. Elsewhere
-(SQLite) these functions fall back to bulk_create.
+Django's bulk_create on PostgreSQL sends each column as an array (UNNEST) and builds a model
+instance per row: measured on this machine, a 500-item ingest batch (4,000 field rows) spent
+several times longer in that Python work than the database spent storing the rows. So on
+PostgreSQL, `insert` writes large sets with COPY and small ones as INSERTs sent together in one
+pipeline (a single item's six tables cost one round trip instead of twelve), with primary keys
+drawn from the sequences beforehand in one query. Elsewhere (SQLite) it falls back to
+bulk_create, which returns the keys itself.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import orjson
 from django.db import connection, models
 from django.utils import timezone
+
+# Up to this many rows in one insert() call, pipelined INSERTs beat COPY, whose protocol costs
+# two round trips per table.
+PIPELINE_MAX_ROWS = 64
 
 
 def json_text(value: Any, *, sort_keys: bool = False) -> str:
@@ -37,22 +42,78 @@ def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-def allocate_ids(objs: Sequence[models.Model]) -> None:
-    """Give each unsaved object its primary key now (PostgreSQL only; a no-op elsewhere)."""
-    if not objs or not _is_postgres():
+@dataclass
+class Table:
+    """What to insert into one model's table: instances, or plain rows keyed by attname."""
+
+    model: type[models.Model]
+    objs: Sequence[models.Model] = ()
+    rows: Sequence[dict[str, Any]] = ()
+    need_pks: bool = False  # give the instances their primary keys
+
+    def __len__(self) -> int:
+        return len(self.objs) or len(self.rows)
+
+
+def instances(objs: Sequence[models.Model], *, need_pks: bool = False) -> Table:
+    model = type(objs[0]) if objs else models.Model
+    return Table(model, objs=objs, need_pks=need_pks)
+
+
+def rows(model: type[models.Model], values: Sequence[dict[str, Any]]) -> Table:
+    """Plain rows ({attname: value}; omitted fields take their defaults) for many small rows
+    that nothing needs as instances afterwards."""
+    return Table(model, rows=values)
+
+
+def insert(*tables: Table) -> None:
+    """Insert every table's rows, in order. Must run inside a transaction."""
+    tables = tuple(table for table in tables if len(table))
+    if not tables:
         return
-    meta = type(objs[0])._meta
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
+    if not _is_postgres():
+        for table in tables:
+            table.model.objects.bulk_create(
+                list(table.objs) or [table.model(**row) for row in table.rows]
+            )
+        return
+    _allocate_ids([table.objs for table in tables if table.need_pks])
+    now = timezone.now()
+    prepared = [(table.model, *_values(table, now)) for table in tables]
+    if sum(len(table) for table in tables) <= PIPELINE_MAX_ROWS:
+        _pipelined_inserts(prepared)
+    else:
+        for model, fields, values in prepared:
+            _copy(model, fields, values)
+    for table in tables:
+        for obj in table.objs:
+            obj._state.adding = False
+            obj._state.db = connection.alias
+
+
+def _allocate_ids(groups: list[Sequence[models.Model]]) -> None:
+    """Draw primary keys for several groups of unsaved instances in one query."""
+    if not groups:
+        return
+    parts, params = [], []
+    for index, objs in enumerate(groups):
+        meta = type(objs[0])._meta
+        parts.append(
+            f"SELECT {index}, nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)"
         )
-        for obj, (pk,) in zip(objs, cursor.fetchall(), strict=True):
+        params += [meta.db_table, meta.pk.column, len(objs)]
+    drawn: list[list[int]] = [[] for _ in groups]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        for index, pk in cursor.fetchall():
+            drawn[index].append(pk)
+    for objs, pks in zip(groups, drawn, strict=True):
+        for obj, pk in zip(objs, pks, strict=True):
             obj.pk = pk
 
 
 def _encoder(field: models.Field) -> Callable[[Any], Any]:
-    """How one column's Python value becomes what COPY writes. psycopg handles the plain types."""
+    """How one column's Python value becomes what PostgreSQL is sent; psycopg does the rest."""
     if isinstance(field, models.JSONField):
         if field.encoder is not None:
             encoder = field.encoder
@@ -70,66 +131,54 @@ def _columns(model: type[models.Model], with_pk: bool) -> list[tuple[models.Fiel
     ]
 
 
-def _copy(model: type[models.Model], fields: list[models.Field], rows: Iterable[list]) -> None:
+def _stamped(field: models.Field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+def _values(table: Table, now: Any) -> tuple[list[models.Field], list[list[Any]]]:
+    if table.objs:
+        columns = _columns(table.model, table.objs[0].pk is not None)
+        for obj in table.objs:  # what pre_save would fill in
+            for field, _ in columns:
+                if _stamped(field):
+                    setattr(obj, field.attname, now)
+        values = [[encode(getattr(obj, f.attname)) for f, encode in columns] for obj in table.objs]
+    else:
+        columns = _columns(table.model, False)
+        defaults = {f.attname: now if _stamped(f) else f.get_default() for f, _ in columns}
+        values = [
+            [encode(row.get(f.attname, defaults[f.attname])) for f, encode in columns]
+            for row in table.rows
+        ]
+    return [field for field, _ in columns], values
+
+
+def _table_sql(model: type[models.Model], fields: list[models.Field]) -> tuple[str, str]:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    return quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+
+
+def _pipelined_inserts(prepared: list[tuple[type[models.Model], list, list]]) -> None:
     # wrap_database_errors turns psycopg's errors into Django's (IntegrityError on a duplicate).
     with (
         connection.wrap_database_errors,
         connection.cursor() as cursor,
-        cursor.cursor.copy(sql) as copy,
+        cursor.cursor.connection.pipeline(),
     ):
-        for row in rows:
+        for model, fields, values in prepared:
+            table, columns = _table_sql(model, fields)
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values
+            )
+
+
+def _copy(model: type[models.Model], fields: list[models.Field], values: list[list]) -> None:
+    table, columns = _table_sql(model, fields)
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+    ):
+        for row in values:
             copy.write_row(row)
-
-
-def bulk_insert(objs: Sequence[models.Model], *, need_pks: bool = False) -> None:
-    """Insert model instances of one model; with need_pks, each gets its primary key."""
-    if not objs:
-        return
-    model = type(objs[0])
-    if not _is_postgres():
-        model.objects.bulk_create(objs)
-        return
-    if need_pks:
-        allocate_ids(objs)
-    columns = _columns(model, objs[0].pk is not None)
-    now = timezone.now()
-    for obj in objs:  # what pre_save would fill in
-        for field, _ in columns:
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-                setattr(obj, field.attname, now)
-    _copy(
-        model,
-        [field for field, _ in columns],
-        ([encode(getattr(obj, field.attname)) for field, encode in columns] for obj in objs),
-    )
-    for obj in objs:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-
-
-def bulk_insert_rows(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert plain rows ({attname: value}; omitted fields take their defaults) of one model.
-
-    For the many small dependent rows of a batch where nothing needs instances afterwards.
-    """
-    if not rows:
-        return
-    if not _is_postgres():
-        model.objects.bulk_create([model(**row) for row in rows])
-        return
-    defaults = {field.attname: field.get_default() for field, _ in _columns(model, False)}
-    columns = [(field, encode) for field, encode in _columns(model, False)]
-    for field, _ in columns:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            defaults[field.attname] = timezone.now()
-    _copy(
-        model,
-        [field for field, _ in columns],
-        (
-            [encode(row.get(field.attname, defaults[field.attname])) for field, encode in columns]
-            for row in rows
-        ),
-    )

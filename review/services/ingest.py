@@ -20,8 +20,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from accountability import db
 from accountability.audit import Actor, audit_event
-from accountability.db import bulk_insert, bulk_insert_rows, json_text
+from accountability.db import json_text
 from agents.models import Agent
 from review import events
 from review.assessment import ReasonDraft, Submission, assess, route
@@ -192,56 +193,19 @@ def _write(
             created_at=now,
         )
     with transaction.atomic():
-        document_ids = _store_documents(fresh)
-        bulk_insert([p.item for p in fresh], need_pks=True)
-        bulk_insert_rows(
-            ItemDocument,
-            [
-                {
-                    "item_id": p.item.pk,
-                    "document_id": document_ids[sha],
-                    "key": doc.key,
-                    "position": i,
-                }
-                for p in fresh
-                for i, (doc, sha) in enumerate(
-                    zip(p.payload.documents, p.document_shas, strict=True)
-                )
-            ],
+        # First what others point at (documents, items, with their keys), then the rest.
+        documents, document_ids = _new_documents(fresh)
+        db.insert(
+            db.instances(documents, need_pks=True),
+            db.instances([p.item for p in fresh], need_pks=True),
         )
-        bulk_insert_rows(
-            ItemField,
-            [
-                {
-                    "item_id": p.item.pk,
-                    "position": i,
-                    "name": f.name,
-                    "value": f.value,
-                    "confidence": f.confidence,
-                    "evidence": f.evidence,
-                    "alternatives": f.alternatives,
-                    "rationale": f.rationale,
-                }
-                for p in fresh
-                for i, f in enumerate(p.payload.fields)
-            ],
+        document_ids.update((doc.sha256, doc.pk) for doc in documents)
+        db.insert(
+            db.rows(ItemDocument, _document_rows(fresh, document_ids)),
+            db.rows(ItemField, _field_rows(fresh)),
+            db.rows(Reason, _reason_rows(fresh)),
+            db.instances([_ingest_event(p, actor) for p in fresh]),
         )
-        bulk_insert_rows(
-            Reason,
-            [
-                {
-                    "item_id": p.item.pk,
-                    "code": r.code,
-                    "field_name": r.field_name,
-                    "message": r.message,
-                    "blocking": r.blocking,
-                    "details": r.details,
-                }
-                for p in fresh
-                for r in p.reasons
-            ],
-        )
-        bulk_insert([_ingest_event(p, actor) for p in fresh])
         for queue in {p.queue.pk: p.queue for p in fresh}.values():
             transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     # The drafts carry what the answer shows (code, field_name, message, blocking).
@@ -276,8 +240,12 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _store_documents(fresh: list[_Pending]) -> dict[str, int]:
-    """Store each distinct document once (by sha256) and return sha256 -> id."""
+def _new_documents(fresh: list[_Pending]) -> tuple[list[Document], dict[str, int]]:
+    """Each distinct document not stored yet (by sha256), and the ids of those already stored.
+
+    If a concurrent ingest stores the same content between this lookup and the insert, the
+    insert fails on the unique sha256 and the caller retries item by item, finding it stored.
+    """
     wanted: dict[str, Document] = {}
     for p in fresh:
         p.document_shas = [_sha(doc.text) for doc in p.payload.documents]
@@ -290,11 +258,46 @@ def _store_documents(fresh: list[_Pending]) -> dict[str, int]:
                     size_bytes=len(doc.text.encode()),
                 )
     if not wanted:
-        return {}
-    ids = dict(Document.objects.filter(sha256__in=wanted).values_list("sha256", "id"))
-    missing = [doc for sha, doc in wanted.items() if sha not in ids]
-    # If a concurrent ingest stores the same content between this lookup and the insert, the
-    # insert fails on the unique sha256 and the caller retries item by item, finding it stored.
-    bulk_insert(missing, need_pks=True)
-    ids.update((doc.sha256, doc.pk) for doc in missing)
-    return ids
+        return [], {}
+    stored = dict(Document.objects.filter(sha256__in=wanted).values_list("sha256", "id"))
+    return [doc for sha, doc in wanted.items() if sha not in stored], stored
+
+
+def _document_rows(fresh: list[_Pending], document_ids: dict[str, int]) -> list[dict]:
+    return [
+        {"item_id": p.item.pk, "document_id": document_ids[sha], "key": doc.key, "position": i}
+        for p in fresh
+        for i, (doc, sha) in enumerate(zip(p.payload.documents, p.document_shas, strict=True))
+    ]
+
+
+def _field_rows(fresh: list[_Pending]) -> list[dict]:
+    return [
+        {
+            "item_id": p.item.pk,
+            "position": i,
+            "name": f.name,
+            "value": f.value,
+            "confidence": f.confidence,
+            "evidence": f.evidence,
+            "alternatives": f.alternatives,
+            "rationale": f.rationale,
+        }
+        for p in fresh
+        for i, f in enumerate(p.payload.fields)
+    ]
+
+
+def _reason_rows(fresh: list[_Pending]) -> list[dict]:
+    return [
+        {
+            "item_id": p.item.pk,
+            "code": r.code,
+            "field_name": r.field_name,
+            "message": r.message,
+            "blocking": r.blocking,
+            "details": r.details,
+        }
+        for p in fresh
+        for r in p.reasons
+    ]
