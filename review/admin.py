@@ -82,6 +82,8 @@ for model, columns in [
     (ItemDocument, ["item", "key", "document"]),
     (Lease, ["item", "reviewer", "claimed_at", "expires_at", "ended_at", "end"]),
     (Review, ["item", "reviewer", "decision", "reason", "decided_at", "active_seconds"]),
+    (ItemField, ["item", "name", "confidence", "verdict"]),
+    (Reason, ["item", "code", "field_name", "blocking"]),
     (FieldLabel, ["review", "field", "verdict"]),
 ]:
     admin.site.register(
