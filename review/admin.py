@@ -3,6 +3,7 @@ from django.contrib import admin
 from accountability.admin import ReadOnlyAdmin
 from review.models import (
     Document,
+    DocumentPage,
     FieldLabel,
     Item,
     ItemDocument,
@@ -78,7 +79,8 @@ class ItemAdmin(ReadOnlyAdmin):
 
 
 for model, columns in [
-    (Document, ["sha256", "content_type", "size_bytes", "created_at"]),
+    (Document, ["sha256", "content_type", "status", "page_count", "size_bytes", "created_at"]),
+    (DocumentPage, ["document", "number", "width", "height"]),
     (ItemDocument, ["item", "key", "document"]),
     (Lease, ["item", "reviewer", "claimed_at", "expires_at", "ended_at", "end"]),
     (Review, ["item", "reviewer", "decision", "reason", "decided_at", "active_seconds"]),

@@ -88,16 +88,67 @@ class Queue(models.Model):
 
 
 class Document(models.Model):
-    """Source data an agent worked from. Identical content is stored once (sha256)."""
+    """Source data an agent worked from. Identical content is stored once (sha256).
+
+    Plain text lives in `text`. Files (PDF, images, HTML, e-mail) keep their original bytes in
+    `file` (through Django's storage API) and are processed by a Celery task into `pages`
+    (rendered images with the text layer and a box per character) and, for HTML and e-mail,
+    sanitised `html`. `text` then holds the whole document's text, pages joined by form feeds,
+    so that quotes are located the same way in every kind of document.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to be processed"
+        PROCESSING = "processing", "Being processed"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Processing failed"
 
     sha256 = models.CharField(max_length=64, unique=True)
-    content_type = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=100)  # sniffed from the content, never trusted
     text = models.TextField(blank=True)
     size_bytes = models.PositiveIntegerField()
+    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255, blank=True)  # as the agent named it
+    status = models.CharField(max_length=12, choices=Status, default=Status.READY)
+    # Why processing failed (kept across retries), and conditions a reviewer must be told about:
+    # "encrypted", "corrupt", "no_text_layer", "truncated" (more pages than the limit).
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    flags = models.JSONField(default=list, blank=True)
+    page_count = models.PositiveIntegerField(default=0)
+    html = models.TextField(blank=True)  # sanitised (nh3), for text/html and message/rfc822
+    processed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The agents that sent this content: only they may refer to it by id in an item.
+    agents = models.ManyToManyField("agents.Agent", blank=True, related_name="documents")
 
     def __str__(self) -> str:
         return f"{self.content_type} {self.sha256[:12]}"
+
+
+class DocumentPage(models.Model):
+    """One rendered page of a PDF or image: what the viewer shows and evidence boxes sit on."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pages")
+    number = models.PositiveIntegerField()  # from 1
+    image = models.FileField(upload_to="pages/%Y/%m/")
+    width = models.PositiveIntegerField()  # of the image, in pixels
+    height = models.PositiveIntegerField()
+    # Where this page's text starts in Document.text, and one box per character of it as a flat
+    # list [x0, y0, x1, y1, ...] in ten-thousandths of the page's width and height (top-left
+    # origin). Empty for an image without a text layer.
+    text_offset = models.PositiveIntegerField(default=0)
+    text_length = models.PositiveIntegerField(default=0)
+    char_boxes = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "number"], name="page_unique_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"page {self.number} of document {self.document_id}"
 
 
 class ItemQuerySet(models.QuerySet["Item"]):
