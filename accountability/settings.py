@@ -222,6 +222,8 @@ SPECTACULAR_SETTINGS = {
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 INGEST_BATCH_MAX_ITEMS = env_int("INGEST_BATCH_MAX_ITEMS", 500)
+# Files sent inside an item payload as base64; larger files go to POST /api/v1/documents.
+INLINE_DOCUMENT_MAX_BYTES = env_int("INLINE_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024)
 # Personal and agent tokens record their last use at most this often (a write per request
 # would double the cost of a single ingest).
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 60)

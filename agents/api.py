@@ -24,6 +24,8 @@ STATUS_CODES = {
     IngestOutcome.CONFLICT: 409,
     IngestOutcome.INVALID: 400,
     IngestOutcome.FORBIDDEN: 403,
+    IngestOutcome.TOO_LARGE: 413,
+    IngestOutcome.UNSUPPORTED: 415,
 }
 
 ItemResultSerializer = inline_serializer(
@@ -32,7 +34,8 @@ ItemResultSerializer = inline_serializer(
         "id": serializers.IntegerField(),
         "external_id": serializers.CharField(),
         "status": serializers.ChoiceField(
-            choices=["auto_accepted", "pending_review", "approved", "rejected"]
+            choices=["assessing", "auto_accepted", "pending_review", "approved", "rejected"],
+            help_text="assessing: waits for its files to be processed, then is routed.",
         ),
         "reasons": ReasonOutSerializer(many=True),
         "url": serializers.URLField(),

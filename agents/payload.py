@@ -8,10 +8,14 @@ and tests/agents/test_payload.py feeds both the same payloads so they cannot dri
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.conf import settings
 
 from review.assessment import FieldSubmission
 
@@ -23,9 +27,14 @@ MAX_DOCUMENTS, MAX_FIELDS, MAX_EVIDENCE, MAX_ALTERNATIVES = 20, 200, 50, 20
 
 @dataclass
 class DocumentIn:
+    """One source document of an item: inline text, a file sent inline, or an earlier upload."""
+
     key: str
-    content_type: str
-    text: str
+    content_type: str = "text/plain"
+    text: str | None = None  # inline text
+    data: bytes | None = None  # a file sent inline as base64 (its type is sniffed on storing)
+    filename: str = ""
+    document_id: int | None = None  # a document uploaded before (POST /api/v1/documents)
 
 
 @dataclass
@@ -139,7 +148,9 @@ ITEM_KEYS = frozenset(
         "metadata",
     }
 )
-DOCUMENT_KEYS = frozenset({"key", "content_type", "text"})
+DOCUMENT_KEYS = frozenset(
+    {"key", "content_type", "text", "content_base64", "filename", "document_id"}
+)
 FIELD_KEYS = frozenset({"name", "value", "confidence", "evidence", "alternatives", "rationale"})
 EVIDENCE_KEYS = frozenset({"document", "quote", "start", "end", "page", "bbox"})
 ALTERNATIVE_KEYS = frozenset({"value", "confidence"})
@@ -168,6 +179,7 @@ def parse_item(data: Any, prefix: str = "") -> tuple[ItemIn | None, dict[str, li
         allow_blank=True,
     )
     documents = _documents(errors, data, at("documents"))
+    # None: a file, whose text is known only once it is processed.
     texts = {doc.key: doc.text for doc in documents}
     fields = _fields(errors, data, at("fields"), texts)
     confidence = _probability(errors, data, "confidence", at("confidence"))
@@ -202,26 +214,52 @@ def _documents(errors: PayloadErrors, data: dict, path: str) -> list[DocumentIn]
         if key in seen:
             errors.add(f"{here}.key", f"{key!r} is used by an earlier document")
         seen.add(key)
-        content_type = raw.get("content_type", "text/plain")
-        if content_type not in INLINE_CONTENT_TYPES:
-            errors.add(
-                f"{here}.content_type", f"only text/plain can be sent inline, not {content_type!r}"
-            )
-        text = _string(
-            errors,
-            raw,
-            "text",
-            f"{here}.text",
-            required=True,
-            max_length=5_000_000,
-            allow_blank=True,
-        )
-        documents.append(DocumentIn(key, content_type, text))
+        sources = [name for name in ("text", "content_base64", "document_id") if name in raw]
+        if len(sources) != 1:
+            errors.add(here, "give exactly one of text, content_base64 or document_id")
+            continue
+        documents.append(_document(errors, raw, here, key, sources[0]))
     return documents
 
 
+def _document(errors: PayloadErrors, raw: dict, here: str, key: str, source: str) -> DocumentIn:
+    filename = _string(errors, raw, "filename", f"{here}.filename", required=False, max_length=255)
+    if source == "document_id":
+        document_id = raw["document_id"]
+        if isinstance(document_id, bool) or not isinstance(document_id, int) or document_id < 1:
+            errors.add(f"{here}.document_id", "must be the id of a document you uploaded")
+            document_id = None
+        return DocumentIn(key, document_id=document_id)
+    if source == "content_base64":
+        encoded = _string(
+            errors,
+            raw,
+            "content_base64",
+            f"{here}.content_base64",
+            required=True,
+            max_length=4 * settings.INLINE_DOCUMENT_MAX_BYTES // 3 + 4,
+        )
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            errors.add(f"{here}.content_base64", "is not valid base64")
+            data = b""
+        return DocumentIn(key, content_type="", data=data, filename=filename)
+    content_type = raw.get("content_type", "text/plain")
+    if content_type not in INLINE_CONTENT_TYPES:
+        errors.add(
+            f"{here}.content_type",
+            f"only text/plain can be sent as text, not {content_type!r}; send files as "
+            "content_base64 or upload them to /api/v1/documents",
+        )
+    text = _string(
+        errors, raw, "text", f"{here}.text", required=True, max_length=5_000_000, allow_blank=True
+    )
+    return DocumentIn(key, content_type, text=text, filename=filename)
+
+
 def _fields(
-    errors: PayloadErrors, data: dict, path: str, texts: dict[str, str]
+    errors: PayloadErrors, data: dict, path: str, texts: dict[str, str | None]
 ) -> list[FieldSubmission]:
     fields: list[FieldSubmission] = []
     seen: set[str] = set()
@@ -284,7 +322,9 @@ def _non_negative_int(
     return value
 
 
-def _evidence_ok(errors: PayloadErrors, evidence: Any, path: str, texts: dict[str, str]) -> bool:
+def _evidence_ok(
+    errors: PayloadErrors, evidence: Any, path: str, texts: dict[str, str | None]
+) -> bool:
     if not _object(errors, evidence, path):
         return False
     before = len(errors.by_path)
@@ -303,7 +343,7 @@ def _evidence_ok(errors: PayloadErrors, evidence: Any, path: str, texts: dict[st
     elif start is not None and end is not None:
         if end < start:
             errors.add(f"{path}.end", "must not be before start")
-        elif key in texts and end > len(texts[key]):
+        elif texts.get(key) is not None and end > len(texts[key]):
             errors.add(
                 f"{path}.end", f"is past the end of document {key!r} ({len(texts[key])} characters)"
             )

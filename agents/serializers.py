@@ -26,13 +26,23 @@ class AnyJSONField(serializers.JSONField):
 
 
 class DocumentInSerializer(serializers.Serializer):
-    key = serializers.CharField(max_length=100)
-    content_type = serializers.ChoiceField(
-        choices=INLINE_CONTENT_TYPES,
-        default="text/plain",
-        error_messages={"invalid_choice": "only text/plain can be sent inline, not {input}"},
+    """Give exactly one of text, content_base64 or document_id."""
+
+    key = serializers.CharField(max_length=100, help_text="What evidence calls this document.")
+    text = serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text="Inline plain text."
     )
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    content_type = serializers.ChoiceField(
+        choices=INLINE_CONTENT_TYPES, default="text/plain", help_text="With text only."
+    )
+    content_base64 = serializers.CharField(
+        required=False,
+        help_text="A small file inline (up to INLINE_DOCUMENT_MAX_BYTES); its type is sniffed.",
+    )
+    filename = serializers.CharField(required=False, max_length=255)
+    document_id = serializers.IntegerField(
+        required=False, min_value=1, help_text="A document this agent uploaded before."
+    )
 
 
 class EvidenceInSerializer(serializers.Serializer):

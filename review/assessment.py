@@ -32,6 +32,7 @@ class Submission:
     fields: list[FieldSubmission]
     documents: dict[str, str]  # key -> text
     confidence: float | None = None
+    unreadable: dict[str, str] = field(default_factory=dict)  # key -> why it cannot be read
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,7 @@ def check_evidence(queue: Queue, submission: Submission) -> Iterator[ReasonDraft
         for index, evidence in enumerate(f.evidence):
             quote = evidence.get("quote")
             key = evidence.get("document")
-            if not quote or key not in submission.documents:
+            if not quote or key not in submission.documents or key in submission.unreadable:
                 continue
             if quote in submission.documents[key]:
                 continue
@@ -145,14 +146,32 @@ def check_alternatives(queue: Queue, submission: Submission) -> Iterator[ReasonD
                 break
 
 
+def check_documents(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    for key, why in submission.unreadable.items():
+        yield ReasonDraft(
+            "document_unreadable",
+            "",
+            f"The document “{key}” cannot be read ({why}): check the output against the original.",
+            True,
+            {"document": key},
+        )
+
+
 def _shorten(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-CHECKS: list[Check] = [check_schema, check_confidence, check_evidence, check_alternatives]
+CHECKS: list[Check] = [
+    check_documents,
+    check_schema,
+    check_confidence,
+    check_evidence,
+    check_alternatives,
+]
 
 # How much each kind of doubt adds to an item's risk (its priority in the queue).
 RISK_WEIGHTS = {
+    "document_unreadable": 40,
     "missing_field": 40,
     "invalid_value": 40,
     "evidence_not_found": 30,

@@ -168,6 +168,7 @@ class Item(models.Model):
     """One agent output under review."""
 
     class Status(models.TextChoices):
+        ASSESSING = "assessing", "Waiting for its documents to be processed"
         PENDING = "pending_review", "Waiting for review"
         AUTO_ACCEPTED = "auto_accepted", "Auto-accepted"
         APPROVED = "approved", "Approved"

@@ -1,5 +1,6 @@
 """Every write that matters. Views, API, tasks and commands call these; nothing else writes."""
 
+from review.services.assessing import items_assess_waiting
 from review.services.decisions import FieldVerdictIn, item_decide
 from review.services.ingest import IngestOutcome, IngestResult, items_ingest
 from review.services.leases import (
@@ -15,6 +16,7 @@ __all__ = [
     "IngestOutcome",
     "IngestResult",
     "item_decide",
+    "items_assess_waiting",
     "items_ingest",
     "lease_claim_next",
     "lease_heartbeat",

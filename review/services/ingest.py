@@ -25,8 +25,13 @@ from accountability.audit import Actor, audit_event
 from accountability.db import json_text
 from agents.models import Agent
 from review import events
-from review.assessment import ReasonDraft, Submission, assess, route
+from review.assessment import ReasonDraft, Routing, Submission, assess, route
 from review.models import Document, Item, ItemDocument, ItemField, Queue, Reason
+from review.services.files import (
+    WAITING_DOCUMENT,
+    resolve_files,
+    unreadable_documents,
+)
 
 if TYPE_CHECKING:
     from agents.payload import ItemIn
@@ -38,6 +43,8 @@ class IngestOutcome(StrEnum):
     CONFLICT = "conflict"  # same external_id, different payload
     INVALID = "invalid"  # refers to something that does not exist (an unknown queue)
     FORBIDDEN = "forbidden"  # a queue this agent may not post to
+    TOO_LARGE = "too_large"  # an inline file over the document limits
+    UNSUPPORTED = "unsupported"  # an inline file of a type we do not take
 
 
 @dataclass
@@ -64,7 +71,8 @@ class _Pending:
     sha256: str
     item: Item | None = None
     reasons: list[ReasonDraft] = field(default_factory=list)
-    document_shas: list[str] = field(default_factory=list)
+    document_shas: list[str | None] = field(default_factory=list)
+    files: dict[str, Document] = field(default_factory=dict)  # key -> a stored file document
 
 
 def items_ingest(
@@ -119,6 +127,11 @@ def _resolve(
         else:
             first_in_batch[external_id] = p
             fresh.append(p)
+    fresh, refusals = resolve_files(agent, fresh)
+    for refusal in refusals:
+        results[refusal.index] = IngestResult(
+            IngestOutcome(refusal.kind), errors=refusal.errors, message=refusal.message
+        )
     if fresh:
         try:
             results.update(_write(agent, fresh, rng))
@@ -159,11 +172,21 @@ def _repeat(item: Item, sha256: str) -> IngestResult:
     return IngestResult(IngestOutcome.REPLAYED, item=item, reasons=list(item.reasons.all()))
 
 
-def _submission(payload: ItemIn) -> Submission:
+def _submission(p: _Pending) -> Submission | None:
+    """What the assessment reads; None while a file is still being processed."""
+    texts: dict[str, str] = {}
+    for doc in p.payload.documents:
+        if doc.text is not None:
+            texts[doc.key] = doc.text
+        elif p.files[doc.key].status in WAITING_DOCUMENT:
+            return None
+        else:
+            texts[doc.key] = p.files[doc.key].text
     return Submission(
-        fields=payload.fields,
-        documents={doc.key: doc.text for doc in payload.documents},
-        confidence=payload.confidence,
+        fields=p.payload.fields,
+        documents=texts,
+        confidence=p.payload.confidence,
+        unreadable=unreadable_documents(p.files),
     )
 
 
@@ -173,8 +196,12 @@ def _write(
     now = timezone.now()
     actor = Actor.agent(agent)
     for p in fresh:
-        submission = _submission(p.payload)
-        routing = route(p.queue, submission, assess(p.queue, submission), rng)
+        submission = _submission(p)
+        routing = (
+            route(p.queue, submission, assess(p.queue, submission), rng)
+            if submission
+            else Routing(Item.Status.ASSESSING, False, 0, [])  # assessed when its files are read
+        )
         p.reasons = routing.reasons
         p.item = Item(
             queue=p.queue,
@@ -248,9 +275,12 @@ def _new_documents(fresh: list[_Pending]) -> tuple[list[Document], dict[str, int
     """
     wanted: dict[str, Document] = {}
     for p in fresh:
-        p.document_shas = [_sha(doc.text) for doc in p.payload.documents]
+        # Files are stored already (resolve_files); their sha is None here.
+        p.document_shas = [
+            None if doc.text is None else _sha(doc.text) for doc in p.payload.documents
+        ]
         for doc, sha in zip(p.payload.documents, p.document_shas, strict=True):
-            if sha not in wanted:
+            if sha is not None and sha not in wanted:
                 wanted[sha] = Document(
                     sha256=sha,
                     content_type=doc.content_type,
@@ -265,7 +295,12 @@ def _new_documents(fresh: list[_Pending]) -> tuple[list[Document], dict[str, int
 
 def _document_rows(fresh: list[_Pending], document_ids: dict[str, int]) -> list[dict]:
     return [
-        {"item_id": p.item.pk, "document_id": document_ids[sha], "key": doc.key, "position": i}
+        {
+            "item_id": p.item.pk,
+            "document_id": p.files[doc.key].pk if sha is None else document_ids[sha],
+            "key": doc.key,
+            "position": i,
+        }
         for p in fresh
         for i, (doc, sha) in enumerate(zip(p.payload.documents, p.document_shas, strict=True))
     ]
