@@ -119,6 +119,8 @@ def _encoder(field: models.Field) -> Callable[[Any], Any]:
             encoder = field.encoder
             return lambda value: None if value is None else json.dumps(value, cls=encoder)
         return lambda value: None if value is None else json_text(value)
+    if isinstance(field, models.FileField):
+        return lambda value: value.name if value else ""  # the stored name, as Django saves it
     return lambda value: value
 
 
