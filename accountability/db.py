@@ -38,6 +38,14 @@ def json_text(value: Any, *, sort_keys: bool = False) -> str:
         return json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
 
 
+def json_bytes_sorted(value: Any) -> bytes:
+    """Canonical JSON bytes (keys sorted), for fingerprints; see json_text."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
 def _is_postgres() -> bool:
     return connection.vendor == "postgresql"
 

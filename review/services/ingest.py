@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from accountability import db
 from accountability.audit import Actor, audit_event
-from accountability.db import json_text
+from accountability.db import json_bytes_sorted
 from agents.models import Agent
 from review import events
 from review.assessment import ReasonDraft, Routing, Submission, assess, route
@@ -58,7 +58,7 @@ class IngestResult:
 
 def payload_sha256(raw: dict) -> str:
     """The payload's fingerprint, the same whatever the order of its keys."""
-    return hashlib.sha256(json_text(raw, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(json_bytes_sorted(raw)).hexdigest()
 
 
 @dataclass
