@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 
 _request_id: ContextVar[str] = ContextVar("request_id", default="")
 
@@ -46,7 +48,7 @@ class ApiBodyLimitMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith("/api/"):
-            limit = settings.API_MAX_BODY_BYTES
+            limit = _body_limit(request.path)
             try:
                 length = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
@@ -57,3 +59,16 @@ class ApiBodyLimitMiddleware:
                     status=413,
                 )
         return self.get_response(request)
+
+
+def _body_limit(path: str) -> int:
+    """A document upload may carry a whole document, base64 in JSON: 4/3 of it, plus the rest."""
+    if path == _document_upload_path():
+        upload = settings.DOCUMENT_MAX_BYTES * 4 // 3 + 64 * 1024
+        return max(settings.API_MAX_BODY_BYTES, upload)
+    return settings.API_MAX_BODY_BYTES
+
+
+@functools.cache
+def _document_upload_path() -> str:
+    return reverse("api:document-upload")

@@ -217,6 +217,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"DocumentStatusEnum": "review.models.Document.Status"},
 }
 # Requests to /api/ larger than this are refused with 413 before they are parsed.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024)
@@ -224,6 +225,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 INGEST_BATCH_MAX_ITEMS = env_int("INGEST_BATCH_MAX_ITEMS", 500)
 # Files sent inside an item payload as base64; larger files go to POST /api/v1/documents.
 INLINE_DOCUMENT_MAX_BYTES = env_int("INLINE_DOCUMENT_MAX_BYTES", 2 * 1024 * 1024)
+# Uploaded documents (POST /api/v1/documents): larger files get 413, as does a PDF with more
+# pages; PDF pages are rendered at this resolution (and at most 1700 px wide).
+DOCUMENT_MAX_BYTES = env_int("DOCUMENT_MAX_BYTES", 25 * 1024 * 1024)
+DOCUMENT_MAX_PAGES = env_int("DOCUMENT_MAX_PAGES", 200)
+DOCUMENT_RENDER_DPI = env_int("DOCUMENT_RENDER_DPI", 110)
 # Personal and agent tokens record their last use at most this often (a write per request
 # would double the cost of a single ingest).
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 60)

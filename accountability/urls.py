@@ -13,6 +13,12 @@ api_patterns = [
     path(
         "items/<int:item_id>/decision", review_api.ItemDecisionApi.as_view(), name="item-decision"
     ),
+    path("documents", agents_api.DocumentUploadApi.as_view(), name="document-upload"),
+    path(
+        "documents/<int:document_id>",
+        agents_api.DocumentDetailApi.as_view(),
+        name="document-detail",
+    ),
     path("queues", review_api.QueueListApi.as_view(), name="queue-list"),
     path("queues/<slug:slug>/claim", review_api.QueueClaimApi.as_view(), name="queue-claim"),
 ]

@@ -26,6 +26,13 @@ def plain_static_storage(settings):
 
 
 @pytest.fixture(autouse=True)
+def media_root(settings, tmp_path_factory):
+    # Uploaded documents and rendered pages go to a throwaway directory, never to ./media:
+    # the database rolls back after each test, files would stay and pile up.
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
 def eager_celery():
     # Tasks run in-process in tests, even when REDIS_URL is set; test_tasks.py starts a real
     # worker for the one test that proves the broker path.
