@@ -52,7 +52,16 @@ class EvidenceInSerializer(serializers.Serializer):
     end = serializers.IntegerField(required=False, min_value=0)
     page = serializers.IntegerField(required=False, min_value=1)
     bbox = serializers.ListField(
-        child=serializers.FloatField(), min_length=4, max_length=4, required=False
+        child=serializers.FloatField(),
+        min_length=4,
+        max_length=4,
+        required=False,
+        help_text=(
+            "Where on `page` (default 1) the evidence is: [x0, y0, x1, y1] as fractions 0..1 of "
+            "the page's width and height, origin at the top-left corner (not PDF points). "
+            "Drawn as given when the quote or span cannot be placed in the document's text "
+            "(scans without a text layer); otherwise the text's own position is shown."
+        ),
     )
 
 

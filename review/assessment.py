@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import random
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from review import schema
+from review.documents.locate import locate_quote, value_near
 from review.models import Item, Queue
 
 
@@ -99,31 +101,90 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalise(text: str) -> str:
-    """Whitespace runs to one space, case folded: how quotes are matched against sources."""
+    """Whitespace runs to one space, case folded: the simplest way two texts can agree."""
     return _SPACE.sub(" ", text).strip().casefold()
 
 
+# A quote search that has not finished after this long settles for exact matches only.
+EVIDENCE_SEARCH_SECONDS = 1.0
+
+
 def check_evidence(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
-    normalised: dict[str, str] = {}
+    """Each quote must occur in its document (exactly, normalised, or tolerating OCR noise),
+    and the field's value must appear in or near it; a span must hold the value."""
+    deadline = time.perf_counter() + EVIDENCE_SEARCH_SECONDS
     for f in submission.fields:
         for index, evidence in enumerate(f.evidence):
-            quote = evidence.get("quote")
             key = evidence.get("document")
-            if not quote or key not in submission.documents or key in submission.unreadable:
+            text = submission.documents.get(key)
+            if text is None or key in submission.unreadable:
                 continue
-            if quote in submission.documents[key]:
-                continue
-            if key not in normalised:
-                normalised[key] = normalise(submission.documents[key])
-            if normalise(quote) not in normalised[key]:
-                yield ReasonDraft(
-                    "evidence_not_found",
-                    f.name,
-                    f"The agent quotes “{_shorten(quote)}” as evidence for {f.name}, "
-                    f"but that text is not in the document “{key}”.",
-                    True,
-                    {"evidence_index": index, "document": key, "quote": quote},
-                )
+            yield from _evidence_reasons(f, index, evidence, text, deadline)
+
+
+def _evidence_reasons(
+    f: FieldSubmission, index: int, evidence: dict, text: str, deadline: float
+) -> Iterator[ReasonDraft]:
+    key, quote = evidence["document"], evidence.get("quote")
+    details = {"evidence_index": index, "document": key}
+    if quote:
+        found = locate_quote(text, quote, deadline=deadline)
+        if (
+            found
+            and found.match == "tolerant"
+            and _digits(quote) != _digits(text[found.start : found.end])
+        ):
+            found = None  # "alike" with other digits is another number, not OCR noise
+        if found is None:
+            yield ReasonDraft(
+                "evidence_not_found",
+                f.name,
+                f"The agent quotes “{_shorten(quote)}” as evidence for {f.name}, "
+                f"but that text is not in the document “{key}”.",
+                True,
+                {**details, "quote": quote},
+            )
+            return
+        span, how = (found.start, found.end), found.match
+    elif isinstance(evidence.get("start"), int):
+        span, how = (evidence["start"], evidence["end"]), "span"
+    else:
+        return  # a bbox on a page: nothing in the text to compare with
+    if not _value_in(f.value, quote, text, span):
+        yield ReasonDraft(
+            "evidence_mismatch",
+            f.name,
+            f"The value {f.value!r} does not appear in or near the evidence the agent gives for "
+            f"{f.name} (“{_shorten(text[span[0] : span[1]])}” in “{key}”).",
+            True,
+            {**details, "start": span[0], "end": span[1], "match": how},
+        )
+    elif how == "tolerant":
+        yield ReasonDraft(
+            "evidence_approximate",
+            f.name,
+            f"The quote for {f.name} matches the document “{key}” only approximately "
+            f"({round(found.score)}% alike, as with OCR noise): "
+            f"“{_shorten(text[span[0] : span[1]])}”.",
+            False,
+            {**details, "start": span[0], "end": span[1], "score": found.score},
+        )
+
+
+# What OCR confuses with digits; read as digits, a quote and its match must agree.
+_AS_DIGITS = str.maketrans({"O": "0", "o": "0", "D": "0", "l": "1", "I": "1", "S": "5", "B": "8"})
+_NOT_DIGITS = re.compile(r"\D+")
+
+
+def _digits(text: str) -> str:
+    return _NOT_DIGITS.sub("", text.translate(_AS_DIGITS))
+
+
+def _value_in(value: Any, quote: str | None, text: str, span: tuple[int, int]) -> bool:
+    # Most quotes contain the value verbatim: spare value_near's formats for the rest.
+    if isinstance(value, str) and value and quote and value in quote:
+        return True
+    return value_near(text, span[0], span[1], value)
 
 
 def check_alternatives(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
@@ -176,6 +237,7 @@ RISK_WEIGHTS = {
     "invalid_value": 40,
     "evidence_not_found": 30,
     "close_alternative": 20,
+    "evidence_mismatch": 30,
     "low_confidence": 10,
 }
 

@@ -1,13 +1,14 @@
-"""Where each field's evidence sits in a text document, and the text cut into marked segments.
+"""A document's text cut into segments, each marked with the fields whose evidence covers it.
 
-A quote is located exactly first, then ignoring case, then ignoring differences in whitespace;
-a character span given by the agent is used as given when it is inside the text.
+Where the evidence sits is review.documents.locate's business; this only renders its spans.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from review.documents.locate import FieldLike, Highlight, Match, text_spans
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,11 @@ class Mark:
     end: int
     field: str
     evidence_index: int
+    match: Match = "exact"
+
+    @property
+    def approximate(self) -> bool:
+        return self.match == "tolerant"
 
 
 @dataclass
@@ -23,40 +29,21 @@ class Segment:
     text: str
     fields: list[str] = field(default_factory=list)
     anchor: str = ""  # an id for the first segment of a piece of evidence, to scroll to
+    approximate: bool = False  # some evidence over it was matched only tolerantly (OCR noise)
 
 
-def locate_quote(text: str, quote: str) -> tuple[int, int] | None:
-    if not quote:
-        return None
-    start = text.find(quote)
-    if start >= 0:
-        return start, start + len(quote)
-    start = text.casefold().find(quote.casefold())
-    if start >= 0 and len(text.casefold()) == len(text):  # casefold kept offsets aligned
-        return start, start + len(quote)
-    words = quote.split()
-    if not words:
-        return None
-    match = re.search(r"\s+".join(map(re.escape, words)), text, flags=re.IGNORECASE)
-    return (match.start(), match.end()) if match else None
+def marks(highlights: Iterable[Highlight]) -> list[Mark]:
+    """The highlights that have a place in the text (not a bbox alone) as marks."""
+    return [
+        Mark(h.start, h.end, h.field, h.evidence_index, h.match)
+        for h in highlights
+        if h.start is not None and h.end is not None
+    ]
 
 
-def evidence_marks(text: str, key: str, fields: list) -> list[Mark]:  # fields: ItemField-like
-    """Marks in document `key` for every piece of evidence that can be placed in it."""
-    marks = []
-    for f in fields:
-        for index, evidence in enumerate(f.evidence or []):
-            if evidence.get("document") != key:
-                continue
-            span = None
-            start, end = evidence.get("start"), evidence.get("end")
-            if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
-                span = (start, end)
-            elif evidence.get("quote"):
-                span = locate_quote(text, evidence["quote"])
-            if span:
-                marks.append(Mark(span[0], span[1], f.name, index))
-    return marks
+def evidence_marks(text: str, key: str, fields: Iterable[FieldLike]) -> list[Mark]:
+    """Marks in document `key` for every piece of evidence that can be placed in its text."""
+    return marks(text_spans(text, [], key, fields))
 
 
 def segments(text: str, marks: list[Mark]) -> list[Segment]:
@@ -68,5 +55,12 @@ def segments(text: str, marks: list[Mark]) -> list[Segment]:
         anchor = next(
             (f"ev-{m.field}-{m.evidence_index}" for m in covering if m.start == start), ""
         )
-        pieces.append(Segment(text[start:end], sorted({m.field for m in covering}), anchor))
+        pieces.append(
+            Segment(
+                text[start:end],
+                sorted({m.field for m in covering}),
+                anchor,
+                any(m.approximate for m in covering),
+            )
+        )
     return pieces

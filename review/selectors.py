@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from review.models import FieldLabel, Item, ItemDocument, Queue, Review
+from review.models import Document, DocumentPage, FieldLabel, Item, ItemDocument, Queue, Review
 
 if TYPE_CHECKING:
     from agents.models import Agent
@@ -24,14 +25,35 @@ def items_of_agent(agent: Agent) -> QuerySet[Item]:
 
 
 def item_with_details(items: QuerySet[Item]) -> QuerySet[Item]:
-    """Everything an item's page or API answer shows, in a fixed number of queries."""
+    """Everything an item's page or API answer shows, in a fixed number of queries.
+
+    Pages come without their char_boxes (tens of kilobytes each): page_char_boxes loads them
+    for the few pages evidence is on.
+    """
+    pages = DocumentPage.objects.defer("char_boxes")
+    documents = ItemDocument.objects.select_related("document").prefetch_related(
+        Prefetch("document__pages", queryset=pages)
+    )
     return items.select_related("queue", "agent").prefetch_related(
         "fields",
         "reasons",
-        Prefetch("item_documents", queryset=ItemDocument.objects.select_related("document")),
+        Prefetch("item_documents", queryset=documents),
         Prefetch(
             "reviews", queryset=Review.objects.select_related("reviewer").order_by("decided_at")
         ),
+    )
+
+
+def page_char_boxes(page_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The char_boxes of these pages, by page id, in one query."""
+    return dict(DocumentPage.objects.filter(pk__in=list(page_ids)).values_list("pk", "char_boxes"))
+
+
+def documents_visible_to_person(user: object) -> QuerySet[Document]:
+    """Documents used by an item the person may see: what they may open page by page."""
+    items = items_visible_to_person(user)
+    return Document.objects.filter(
+        pk__in=ItemDocument.objects.filter(item__in=items).values("document_id")
     )
 
 

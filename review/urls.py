@@ -10,4 +10,10 @@ urlpatterns = [
     path("review/<int:item_id>/submit", views.workspace_submit, name="workspace-submit"),
     path("review/<int:item_id>/heartbeat", views.workspace_heartbeat, name="workspace-heartbeat"),
     path("items/<int:item_id>/", views.item_detail, name="item"),
+    path(
+        "documents/<int:document_id>/pages/<int:number>.png",
+        views.document_page,
+        name="document-page",
+    ),
+    path("documents/<int:document_id>/html", views.document_html, name="document-html"),
 ]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accountability.api import WorkflowError
 from review import selectors, services
 from review.forms import field_errors, read_decision
-from review.models import Item, Lease, Queue
+from review.models import DocumentPage, Item, Lease, Queue
 from review.workspace import build_workspace
 
 
@@ -154,3 +157,46 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
             "reviews": [(r, labels.get(r.pk, [])) for r in reviews],
         },
     )
+
+
+# A document's own HTML may carry anything (the sanitiser is the first wall, this the second):
+# nothing may load or run, only its inline styles and data: images. Framed by our pages only.
+DOCUMENT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
+    "base-uri 'none'; form-action 'none'"
+)
+
+
+@login_required
+@require_GET
+def document_page(request: HttpRequest, document_id: int, number: int) -> HttpResponse:
+    """One page image, for people who may see an item that uses the document."""
+    documents = selectors.documents_visible_to_person(request.user)
+    page = get_object_or_404(
+        DocumentPage.objects.filter(document__in=documents), document_id=document_id, number=number
+    )
+    if not page.image:
+        raise Http404("This page has no image.")
+    content_type = mimetypes.guess_type(page.image.name)[0] or "image/png"
+    # Read whole (a page is a few hundred kilobytes): under ASGI a FileResponse's sync file
+    # would be iterated through a thread hop per chunk.
+    with page.image.open("rb") as image:
+        response = HttpResponse(image.read(), content_type=content_type)
+    # A document's pages never change once processed (content is stored once per sha256).
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
+
+
+@login_required
+@require_GET
+@xframe_options_sameorigin
+def document_html(request: HttpRequest, document_id: int) -> HttpResponse:
+    """A document's sanitised HTML, for the workspace's sandboxed iframe."""
+    document = get_object_or_404(
+        selectors.documents_visible_to_person(request.user).exclude(html=""), pk=document_id
+    )
+    response = HttpResponse(document.html, content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = DOCUMENT_CSP
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -109,6 +109,11 @@
     }
   });
   document.addEventListener("htmx:afterSwap", (event) => {
+    const from = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (from && from.classList.contains("doc-poll")) {
+      documentArrived();
+      return;
+    }
     if (event.detail.target && event.detail.target.id === "workspace" || document.getElementById("workspace")) {
       if (event.detail.xhr && event.detail.xhr.status === 200) activeSinceBeat = 0;
       start();
@@ -125,15 +130,17 @@
     showEvidence(li.dataset.field);
   }
 
-  function showEvidence(name) {
-    document.querySelectorAll("#workspace mark.active").forEach((m) => m.classList.remove("active"));
-    const marks = Array.from(document.querySelectorAll("#workspace mark")).filter((m) =>
+  // Emphasise every mark (text) and box (page image) of the field's evidence and bring the
+  // first into view: its tab, its page, centred. scroll false only re-applies the emphasis.
+  function showEvidence(name, scroll = true) {
+    document.querySelectorAll("#workspace [data-fields].active").forEach((m) => m.classList.remove("active"));
+    const hits = Array.from(document.querySelectorAll("#workspace [data-fields]")).filter((m) =>
       m.dataset.fields.split(" ").includes(name));
-    if (!marks.length) return;
-    const panel = marks[0].closest(".document");
+    hits.forEach((m) => m.classList.add("active"));
+    if (!hits.length || !scroll) return;
+    const panel = hits[0].closest(".document");
     if (panel && panel.hidden) selectTab(panel.id);
-    marks.forEach((m) => m.classList.add("active"));
-    scrollWithin(marks[0].closest(".sources"), marks[0], true);
+    scrollWithin(hits[0].closest(".doc-scroll"), hits[0], true);
   }
 
   // Scroll only the column itself: scrollIntoView would also nudge the page under the top bar.
@@ -143,6 +150,9 @@
     const rect = el.getBoundingClientRect();
     if (center) {
       container.scrollTop += rect.top - box.top - (box.height - rect.height) / 2;
+      if (rect.left < box.left || rect.right > box.right) { // zoomed-in pages scroll sideways too
+        container.scrollLeft += rect.left - box.left - (box.width - rect.width) / 2;
+      }
     } else if (rect.top < box.top) {
       container.scrollTop -= box.top - rect.top + 8;
     } else if (rect.bottom > box.bottom - 70) { // keep clear of the sticky action bar
@@ -189,6 +199,14 @@
       input.focus();
       if (input.select) input.select();
     }
+  }
+
+  // A document finished processing and was swapped in: keep the reviewer's tab and place.
+  function documentArrived() {
+    const tab = document.querySelector("#workspace [role=tab][aria-selected=true]");
+    if (tab) selectTab(tab.getAttribute("aria-controls"));
+    const li = current();
+    if (li) showEvidence(li.dataset.field, false);
   }
 
   // --- Panels (reject, escalate, skip) and help ---------------------------------------------
@@ -240,6 +258,8 @@
     if (target.closest("#workspace [data-action=help]")) { openHelp(); return; }
     const tab = target.closest("#workspace [role=tab]");
     if (tab) { selectTab(tab.getAttribute("aria-controls")); return; }
+    const box = target.closest("#workspace .box[data-fields]");
+    if (box) { focusField(document.querySelector(`#workspace li.field[data-field="${CSS.escape(box.dataset.fields)}"]`)); return; }
     const li = target.closest("#workspace li.field");
     if (li && !li.classList.contains("current")) focusField(li);
   });

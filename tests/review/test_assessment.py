@@ -148,3 +148,36 @@ def test_qa_sampling_sends_the_configured_share_of_clean_items_to_people():
         r.status == Item.Status.PENDING and r.reasons[-1].code == "qa_sample" for r in sampled
     )
     assert all(r.status == Item.Status.AUTO_ACCEPTED for r in routes if not r.is_qa_sample)
+
+
+def test_a_quote_that_does_not_hold_the_value_is_a_mismatch():
+    # The quote is in the document, but the agent's value is not in or near it.
+    wrong = _fields(
+        amount={"value": 980.0, "evidence": [{"document": "form", "quote": "EUR 1,250.00"}]}
+    )
+    assert _codes(_queue(), wrong) == [("evidence_mismatch", "amount")]
+    right = _fields(amount={"evidence": [{"document": "form", "quote": "EUR 1,250.00"}]})
+    assert _codes(_queue(), right) == []  # 1250.0 is written 1,250.00 in the source
+
+
+def test_a_span_must_hold_the_value():
+    start = CLAIM_TEXT.index("PN-4471-0923")
+    span = {"document": "form", "start": start, "end": start + 12}
+    assert _codes(_queue(), _fields(policy_number={"evidence": [span]})) == []
+    moved = {"document": "form", "start": 0, "end": 20}
+    far = _fields(policy_number={"value": "PN-9999-0000", "evidence": [moved]})
+    assert ("evidence_mismatch", "policy_number") in _codes(_queue(), far)
+
+
+def test_ocr_noise_is_tolerated_and_said_but_other_digits_are_not():
+    noisy = _fields(
+        policy_number={"evidence": [{"document": "form", "quote": "P0licy nunber: PN-4471-0923"}]}
+    )
+    queue = _queue()
+    reasons = assess(queue, Submission(fields=noisy, documents={"form": CLAIM_TEXT}))
+    assert [(r.code, r.blocking) for r in reasons] == [("evidence_approximate", False)]
+    assert "only approximately" in reasons[0].message
+    swapped = _fields(
+        policy_number={"evidence": [{"document": "form", "quote": "Policy number: PN-4471-0932"}]}
+    )
+    assert ("evidence_not_found", "policy_number") in _codes(queue, swapped)

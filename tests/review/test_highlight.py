@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from review.highlight import evidence_marks, locate_quote, segments
+from review.highlight import evidence_marks, segments
 
 TEXT = "Policy number: PN-4471-0923\nDate of  loss:\n2024-03-02\nAmount: EUR 1,250.00"
 
@@ -13,12 +13,20 @@ class F:
     evidence: list = field(default_factory=list)
 
 
-def test_quotes_are_found_exactly_then_ignoring_case_then_whitespace():
-    assert locate_quote(TEXT, "PN-4471-0923") == (15, 27)
-    assert locate_quote(TEXT, "policy NUMBER") == (0, 13)
-    start, end = locate_quote(TEXT, "date of loss: 2024-03-02")
-    assert TEXT[start:end] == "Date of  loss:\n2024-03-02"
-    assert locate_quote(TEXT, "PN-4471-0932") is None
+def test_quotes_are_marked_where_locate_places_them():
+    # The matching rules themselves are tested in tests/review/documents/test_locate.py.
+    fields = [
+        F("policy_number", [{"document": "form", "quote": "PN-4471-0923"}]),
+        F("loss_date", [{"document": "form", "quote": "date of loss: 2024-03-02"}]),
+        F("misread", [{"document": "form", "quote": "PN-4471-O923"}]),
+        F("absent", [{"document": "form", "quote": "nothing like it at all"}]),
+    ]
+    marks = {m.field: m for m in evidence_marks(TEXT, "form", fields)}
+    assert set(marks) == {"policy_number", "loss_date", "misread"}
+    assert TEXT[marks["loss_date"].start : marks["loss_date"].end] == "Date of  loss:\n2024-03-02"
+    assert (marks["misread"].start, marks["misread"].match) == (15, "tolerant")
+    pieces = segments(TEXT, [marks["misread"]])
+    assert [p.approximate for p in pieces if p.fields] == [True]
 
 
 def test_spans_are_used_as_given_and_segments_carry_every_covering_field():
