@@ -53,13 +53,16 @@ worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL, e.g. redis://127.0.0.1:6379/0" >&2; exit 2; }
 	$(BIN)/celery -A accountability worker --loglevel=INFO
 
-# Ingest latency and throughput, and the server time of one reviewed item, on a throwaway
-# PostgreSQL database (dropped afterwards). Prints tables; ingest figures go to .bench/ingest.json.
+# Ingest latency and throughput, the server time of one reviewed item, and processing and
+# reviewing a 20-page PDF, on a throwaway PostgreSQL database and media directory (both removed
+# afterwards). Prints tables; ingest figures go to .bench/ingest.json.
 BENCH_DB ?= accountability_bench_$(shell date +%s)
 bench: venv
 	psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE "$(BENCH_DB)"'
-	export SECRET_KEY=bench-only DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB); \
+	export SECRET_KEY=bench-only DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB) \
+		MEDIA_ROOT="$$(mktemp -d)"; \
 		$(BIN)/python manage.py migrate -v0 && $(BIN)/python manage.py collectstatic --noinput -v0 && \
-		$(BIN)/python manage.py bench_ingest && $(BIN)/python manage.py bench_review; \
+		$(BIN)/python manage.py bench_ingest && $(BIN)/python manage.py bench_review && \
+		$(BIN)/python manage.py bench_documents; \
 		status=$$?; psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE "$(BENCH_DB)" WITH (FORCE)'; \
-		exit $$status
+		rm -rf "$$MEDIA_ROOT"; exit $$status

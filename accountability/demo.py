@@ -3,17 +3,26 @@
 Every output is built from templates with its own random.Random, seeded by (seed, queue, index),
 so the same item always gets the same payload: a rerun replays instead of conflicting, and a
 larger --items only adds items. The generator knows the truth behind each document, so the seeded
-review history corrects exactly the mistakes it made the agents commit.
+review history corrects exactly the mistakes it made the agents commit. A share of the outputs
+send their document as a PDF or a scan of the same content (see delivery() and demo_documents).
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from accountability.demo_documents import (
+    ClaimForm,
+    InvoiceForm,
+    claim_form_pdf,
+    invoice_pdf,
+    scan,
+)
 from review.assessment import normalise
 from review.services import FieldVerdictIn
 
@@ -169,6 +178,7 @@ class Draft:
     text: str
     sources: list[Source]
     reject: tuple[str, str] | None = None  # (reason, comment) when a careful reviewer rejects it
+    form: ClaimForm | InvoiceForm | None = None  # the same content, for laying out as a PDF
 
 
 class _Lines:
@@ -284,7 +294,7 @@ def _address(rng: random.Random, country: str, street: str, city: str, postcode:
 
 def claim_document(rng: random.Random, index: int) -> Draft:
     country = rng.choice(list(CLAIM_PLACES))
-    currency, phone, cities, streets = CLAIM_PLACES[country]
+    currency, phone_format, cities, streets = CLAIM_PLACES[country]
     city, postcode = rng.choice(cities)
     kind = rng.choice(list(CLAIM_KINDS))
     invalid, stories, costs = CLAIM_KINDS[kind]
@@ -311,24 +321,50 @@ def claim_document(rng: random.Random, index: int) -> Draft:
     duplicate = rng.random() < 0.04
     first = f"FNOL-2026-{max(index - rng.randint(1, 30), 1):05d}"  # what a duplicate repeats
 
+    # Drawn in the order the text below used to draw them, so every item keeps its content.
+    channel = rng.choice(("web", "phone"))
+    address = _address(rng, country, rng.choice(streets), city, postcode)
+    phone = phone_format.format(rng.randint(0, 99), rng.randint(0, 999))
+    reported_by, relation = "", ""
+    if reporter:
+        relation = rng.choice(("spouse", "son", "daughter", "broker, Kelly & Partners"))
+        reported_by = _name(rng)
+    form = ClaimForm(
+        reference=f"FNOL-2026-{index:05d}",
+        reported=f"{reported:%d/%m/%Y}",
+        channel=channel,
+        claimant=claimant,
+        address=address,
+        phone=phone,
+        policy=policy,
+        claim_type=type_line,
+        loss_date=f"{loss:%d/%m/%Y}",
+        description=story,
+        currency=currency,
+        costs=tuple(lines),
+        total=total,
+        duplicate_of=first if duplicate else None,
+        reported_by=f"{reported_by} ({relation})" if reporter else None,
+    )
+
     doc = _Lines()
     doc.add("NORTHSEA MUTUAL INSURANCE")
     doc.add("First Notice of Loss (FNOL)")
     if duplicate:
         doc.add(f"*** DUPLICATE NOTIFICATION - this loss was already reported as {first} ***")
     doc.add("=" * 60)
-    doc.add(f"Claim reference:  FNOL-2026-{index:05d}")
-    doc.add(f"Date reported:    {reported:%d/%m/%Y}    Channel: {rng.choice(('web', 'phone'))}")
+    doc.add(f"Claim reference:  {form.reference}")
+    doc.add(f"Date reported:    {form.reported}    Channel: {channel}")
     doc.add()
     doc.add("POLICYHOLDER / CLAIMANT")
     name_q = doc.add(f"  Name:           {claimant}")
-    doc.add(f"  Address:        {_address(rng, country, rng.choice(streets), city, postcode)}")
-    doc.add(f"  Phone:          {phone.format(rng.randint(0, 99), rng.randint(0, 999))}")
+    doc.add(f"  Address:        {address}")
+    doc.add(f"  Phone:          {phone}")
     policy_q = doc.add(f"  Policy number:  {policy}")
     doc.add()
     doc.add("LOSS")
     type_q = doc.add(f"  Type of claim:  {type_line}")
-    loss_q = doc.add(f"  Date of loss:   {loss:%d/%m/%Y}")
+    loss_q = doc.add(f"  Date of loss:   {form.loss_date}")
     doc.add(f"  Description:    {story}")
     doc.add()
     doc.add("COSTS CLAIMED")
@@ -336,14 +372,12 @@ def claim_document(rng: random.Random, index: int) -> Draft:
     total_q = doc.add(f"  {'Total claimed':<38}{currency} {total:>10,.2f}")
     doc.add()
     decoy_name: tuple[Any, str] | None = None
-    if reporter:
-        relation = rng.choice(("spouse", "son", "daughter", "broker, Kelly & Partners"))
-        reported_by = _name(rng)
-        decoy_name = (reported_by, doc.add(f"Reported by: {reported_by} ({relation})"))
+    if form.reported_by:
+        decoy_name = (reported_by, doc.add(f"Reported by: {form.reported_by}"))
     elif "Other driver" in story:
         decoy_name = (other, f"Other driver: {other}")
     doc.add("I declare that the information above is true and complete.")
-    doc.add(f"Signed: {claimant}    Date: {reported:%d/%m/%Y}")
+    doc.add(f"Signed: {claimant}    Date: {form.reported}")
 
     largest = max(range(len(lines)), key=lambda i: lines[i][1])
     return Draft(
@@ -363,6 +397,7 @@ def claim_document(rng: random.Random, index: int) -> Draft:
             Source("claimant_name", claimant, name_q, decoy=decoy_name),
         ],
         reject=("duplicate", f"Same loss already notified as {first}.") if duplicate else None,
+        form=form,
     )
 
 
@@ -448,6 +483,7 @@ CATALOGUES = {
 }
 
 BUYER = "Northsea Mutual Insurance N.V."
+BUYER_ADDRESS = "Accounts Payable, Stationsplein 1, 3511 ED Utrecht, Netherlands"
 BUYER_VAT = "NL004512877B01"
 CURRENCY_SLIPS = {"EUR": ("€", "EURO", "Euro"), "GBP": ("£", "UKP", "Sterling"),
                   "USD": ("$", "US$", "Dollar")}  # fmt: skip
@@ -476,33 +512,53 @@ def invoice_document(rng: random.Random, index: int) -> Draft:
     def day(value: dt.date) -> str:
         return value.strftime(supplier.date_format)
 
+    code = "" if supplier.symbol else f"{supplier.currency} "
+    form = InvoiceForm(
+        supplier=supplier.name,
+        supplier_address=supplier.address,
+        tax_id=f"VAT no.: {supplier.vat}" if supplier.vat else f"EIN: {supplier.ein}",
+        title="PRO FORMA INVOICE - not a tax invoice, do not pay" if pro_forma else "INVOICE",
+        number=number,
+        issued=day(issued),
+        delivered=day(delivered) if delivered else None,
+        due=day(due),
+        order=po,
+        buyer=BUYER,
+        buyer_address=BUYER_ADDRESS,
+        buyer_vat=BUYER_VAT,
+        rows=tuple(rows),
+        subtotal=amount(subtotal),
+        tax_label=supplier.tax[0],
+        tax=amount(tax),
+        total=code + amount(total),
+    )
+
     doc = _Lines()
     supplier_q = doc.add(supplier.name)
     doc.add(supplier.address)
     vat_q = doc.add(f"VAT no.: {supplier.vat}") if supplier.vat else None
     ein_q = doc.add(f"EIN: {supplier.ein}") if supplier.ein else None
     doc.add()
-    doc.add("PRO FORMA INVOICE - not a tax invoice, do not pay" if pro_forma else "INVOICE")
+    doc.add(form.title)
     doc.add()
     number_q = doc.add(f"Invoice number:  {number}")
-    issued_q = doc.add(f"Invoice date:    {day(issued)}")
-    delivered_q = doc.add(f"Delivery date:   {day(delivered)}") if delivered else None
-    due_q = doc.add(f"Due date:        {day(due)}")
+    issued_q = doc.add(f"Invoice date:    {form.issued}")
+    delivered_q = doc.add(f"Delivery date:   {form.delivered}") if delivered else None
+    due_q = doc.add(f"Due date:        {form.due}")
     po_q = doc.add(f"Your order:      {po}")
     doc.add()
     doc.add("Bill to:")
     buyer_q = doc.add(f"  {BUYER}")
-    doc.add("  Accounts Payable, Stationsplein 1, 3511 ED Utrecht, Netherlands")
+    doc.add(f"  {BUYER_ADDRESS}")
     buyer_vat_q = doc.add(f"  VAT no.: {BUYER_VAT}")
     doc.add()
     doc.add(f"{'Description':<42}{'Qty':>5}{'Unit price':>14}{'Amount':>14}")
     for description, quantity, unit, line_total in rows:
         doc.add(f"{description:<42}{quantity:>5}{_money(unit):>14}{_money(line_total):>14}")
     doc.add()
-    subtotal_q = doc.add(f"{'Subtotal':>61}{amount(subtotal):>14}")
-    doc.add(f"{supplier.tax[0]:>61}{amount(tax):>14}")
-    code = "" if supplier.symbol else f"{supplier.currency} "
-    total_q = doc.add(f"{'Total due':>61}{code + amount(total):>14}")
+    subtotal_q = doc.add(f"{'Subtotal':>61}{form.subtotal:>14}")
+    doc.add(f"{form.tax_label:>61}{form.tax:>14}")
+    total_q = doc.add(f"{'Total due':>61}{form.total:>14}")
     doc.add()
     doc.add("Please pay by bank transfer and quote the invoice number.")
 
@@ -537,6 +593,7 @@ def invoice_document(rng: random.Random, index: int) -> Draft:
         reject=("not_an_invoice", "Pro forma invoice; wait for the final tax invoice.")
         if pro_forma
         else None,
+        form=form,
     )
 
 
@@ -782,9 +839,23 @@ LOW_CONFIDENCE_NOTES = (
 )
 
 
+@dataclass(frozen=True)
+class DemoFile:
+    """A source sent as a file: inline as base64, or uploaded first and referred to by id."""
+
+    key: str
+    filename: str
+    data: bytes
+    upload: bool
+
+
 @dataclass
 class DemoItem:
-    """One agent output as sent, with the truth behind it and the mistakes in it."""
+    """One agent output as sent, with the truth behind it and the mistakes in it.
+
+    An item whose source is a file to upload first carries it inline in `payload`; seed_demo
+    uploads `file` and sends its id instead.
+    """
 
     agent: DemoAgent
     external_id: str
@@ -792,6 +863,7 @@ class DemoItem:
     truth: dict[str, Any]
     mistakes: dict[str, str] = field(default_factory=dict)  # field -> kind of mistake
     reject: tuple[str, str] | None = None
+    file: DemoFile | None = None
 
 
 def generate(agent: DemoAgent, *, count: int, seed: int) -> list[DemoItem]:
@@ -840,7 +912,68 @@ def _item(agent: DemoAgent, specs: dict[str, dict], index: int, rng: random.Rand
             "scan_quality": round(quality, 2),
         },
     }
+    if (way := delivery(agent.queue, index)) != "text":
+        _send_as_file(item, draft, way)
     return item
+
+
+def delivery(queue: str, index: int) -> str:
+    """How output `index` sends its source: as text, or as a file ("inline", "upload", "scan").
+
+    A share of each queue, so that the demo shows PDFs and scans beside text and exercises both
+    ways of sending a file.
+    """
+    if queue == "claims-intake" and index % 4 == 0:
+        return "upload" if index % 8 == 0 else "inline"
+    if queue == "invoice-extraction" and index % 3 == 0:
+        return "upload" if index % 6 == 0 else "inline"
+    if queue == "medical-coding" and index % 10 == 7:
+        return "scan"
+    return "text"
+
+
+def _send_as_file(item: DemoItem, draft: Draft, way: str) -> None:
+    """Send the source as a PDF (or a scanned page) of the same content instead of text.
+
+    Quotes stay as they were: the file says what the text says, and an invented quote is in
+    neither. Character spans go, since they count characters of the text version.
+    """
+    fields = item.payload["fields"]
+    for entry in fields:
+        entry["evidence"] = [
+            {name: value for name, value in evidence.items() if name not in ("start", "end")}
+            for evidence in entry["evidence"]
+        ]
+    if way == "scan":
+        page = scan(draft.text.splitlines())
+        data, filename = page.data, f"{item.external_id}-scan.jpg"
+        _point_at_line(fields, draft, page.boxes)
+    elif isinstance(draft.form, ClaimForm):
+        data, filename = claim_form_pdf(draft.form), f"{item.external_id}.pdf"
+    elif isinstance(draft.form, InvoiceForm):
+        data, filename = invoice_pdf(draft.form), f"{item.external_id}.pdf"
+    else:
+        raise ValueError(f"{item.external_id}: no form to lay out as a PDF")
+    item.file = DemoFile(draft.key, filename, data, upload=way == "upload")
+    encoded = base64.b64encode(data).decode()
+    item.payload["documents"] = [
+        {"key": draft.key, "filename": filename, "content_base64": encoded}
+    ]
+
+
+def _point_at_line(
+    fields: list[dict[str, Any]], draft: Draft, boxes: list[list[float] | None]
+) -> None:
+    """On a scan there is no text to quote from, so a vision agent points at the line it read:
+    the first field that quotes a whole line gets a page+bbox instead, right or wrong as the
+    quote was."""
+    lines = [normalise(line) for line in draft.text.splitlines()]
+    for entry in fields:
+        for evidence in entry["evidence"]:
+            quote = normalise(evidence["quote"])
+            if quote in lines and (box := boxes[lines.index(quote)]):
+                entry["evidence"] = [{"document": draft.key, "page": 1, "bbox": box}]
+                return
 
 
 def _possible_mistakes(source: Source, spec: dict) -> dict[str, float]:

@@ -104,7 +104,11 @@ def items_ingest(
             )
         else:
             pending.append(_Pending(index, payload, queue, payload_sha256(payload.raw)))
-    for index, result in _resolve(agent, pending, rng, look_first=len(pending) > 1).items():
+    # A single new item is written straight away; a repeat shows up as a unique violation.
+    # Not when it carries an inline file: storing that again would be wasted work.
+    inline_files = any(doc.data is not None for p in pending for doc in p.payload.documents)
+    look_first = len(pending) > 1 or inline_files
+    for index, result in _resolve(agent, pending, rng, look_first=look_first).items():
         results[index] = result
     return results  # type: ignore[return-value]
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from io import StringIO
 
 import pytest
@@ -11,17 +12,29 @@ from accountability import demo
 from accountability.models import AuditEvent
 from agents.models import Agent, ApiToken
 from review.assessment import normalise
-from review.models import FieldLabel, Item, ItemDocument, Queue, Reason, Review
+from review.models import Document, FieldLabel, Item, ItemDocument, Queue, Reason, Review
 
 pytestmark = pytest.mark.django_db
 
 ITEMS = 20  # per queue: enough for every status and reason, small enough to stay fast
 
 
-def seed(*args: str) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command("seed_demo", "--items", str(ITEMS), *args, stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+@pytest.fixture(autouse=True)
+def small_pages(settings):
+    settings.DOCUMENT_RENDER_DPI = 36  # the demo's PDFs render quicker; nothing here looks at them
+
+
+@pytest.fixture
+def seed(django_capture_on_commit_callbacks) -> Callable[..., tuple[str, str]]:
+    def run(*args: str) -> tuple[str, str]:
+        out, err = StringIO(), StringIO()
+        # The test's transaction never commits: run what the command's commit would set off,
+        # processing its files and routing the items that wait for them.
+        with django_capture_on_commit_callbacks(execute=True):
+            call_command("seed_demo", "--items", str(ITEMS), *args, stdout=out, stderr=err)
+        return out.getvalue(), err.getvalue()
+
+    return run
 
 
 def generated() -> dict[str, demo.DemoItem]:
@@ -33,7 +46,7 @@ def generated() -> dict[str, demo.DemoItem]:
     }
 
 
-def test_seed_creates_queues_agents_and_people_who_can_log_in(client):
+def test_seed_creates_queues_agents_and_people_who_can_log_in(seed, client):
     out, _ = seed()
 
     assert set(Queue.objects.values_list("slug", flat=True)) == {
@@ -56,7 +69,7 @@ def test_seed_creates_queues_agents_and_people_who_can_log_in(client):
     assert demo.DEMO_PASSWORD in out
 
 
-def test_seed_fills_every_status_with_several_kinds_of_doubt():
+def test_seed_fills_every_status_with_several_kinds_of_doubt(seed):
     seed()
 
     statuses = Counter(Item.objects.values_list("status", flat=True))
@@ -70,7 +83,7 @@ def test_seed_fills_every_status_with_several_kinds_of_doubt():
     assert FieldLabel.objects.filter(verdict="corrected").exists()
 
 
-def test_evidence_quotes_are_in_their_documents_unless_flagged():
+def test_evidence_quotes_are_in_their_documents_unless_flagged(seed):
     seed()
 
     flagged = set(
@@ -86,6 +99,8 @@ def test_evidence_quotes_are_in_their_documents_unless_flagged():
             if (item.pk, field.name) in flagged:
                 continue
             for evidence in field.evidence:
+                if "quote" not in evidence:
+                    continue  # a page+bbox on a scan: see test_scans_...
                 text = texts[(item.pk, evidence["document"])]
                 assert normalise(evidence["quote"]) in normalise(text), (item, field)
                 if "start" in evidence:
@@ -95,7 +110,7 @@ def test_evidence_quotes_are_in_their_documents_unless_flagged():
     assert flagged  # and some invented evidence was caught
 
 
-def test_second_run_does_no_harm():
+def test_second_run_does_no_harm(seed):
     seed()
     User = get_user_model()
 
@@ -107,6 +122,7 @@ def test_second_run_does_no_harm():
             "users": User.objects.count(),
             "reviews": Review.objects.count(),
             "audit": AuditEvent.objects.count(),
+            "documents": Document.objects.count(),
         }
 
     before = counts()
@@ -118,7 +134,7 @@ def test_second_run_does_no_harm():
     assert err == ""
 
 
-def test_another_seed_conflicts_instead_of_overwriting():
+def test_another_seed_conflicts_instead_of_overwriting(seed):
     seed()
     items = Item.objects.count()
 
@@ -128,7 +144,7 @@ def test_another_seed_conflicts_instead_of_overwriting():
     assert "already exist with other content" in err
 
 
-def test_seeded_mistakes_are_mostly_caught():
+def test_seeded_mistakes_are_mostly_caught(seed):
     seed()
     truth = generated()
 
@@ -138,7 +154,7 @@ def test_seeded_mistakes_are_mostly_caught():
     assert len(caught) / len(with_mistakes) >= 0.6
 
 
-def test_history_corrects_exactly_the_seeded_mistakes():
+def test_history_corrects_exactly_the_seeded_mistakes(seed):
     seed()
     truth = generated()
 
@@ -150,6 +166,45 @@ def test_history_corrects_exactly_the_seeded_mistakes():
         assert (label.verdict == "corrected") == (label.field.name in item.mistakes)
     for review in Review.objects.filter(decision="reject").select_related("item"):
         assert truth[review.item.external_id].reject[0] == review.reason
+
+
+def test_pdf_sources_are_processed_and_their_items_routed(seed):
+    seed()
+    sent = [item.file for item in generated().values() if item.file]
+
+    pdfs = Document.objects.filter(content_type="application/pdf")
+    assert {file.upload for file in sent} == {True, False}  # uploaded first, and inline
+    assert pdfs.count() == sum(file.filename.endswith(".pdf") for file in sent)
+    for document in pdfs:
+        assert document.status == Document.Status.READY
+        assert document.page_count == document.pages.count() > 0
+        assert document.text and not document.flags
+    items = Item.objects.filter(item_documents__document__in=pdfs)
+    assert items.count() == pdfs.count()
+    assert not items.filter(status=Item.Status.ASSESSING).exists()
+    assert items.filter(status=Item.Status.PENDING).exists()
+    assert not Item.objects.filter(status=Item.Status.ASSESSING).exists()
+
+
+def test_scans_have_no_text_so_their_quotes_are_doubted_and_a_box_points_at_a_line(seed):
+    seed()
+
+    scans = Document.objects.filter(content_type="image/jpeg")
+    assert scans.exists()
+    for scan in scans:
+        assert (scan.status, scan.flags, scan.text, scan.page_count) == (
+            Document.Status.READY,
+            ["no_text_layer"],
+            "",
+            1,
+        )
+        item = Item.objects.get(item_documents__document=scan)
+        assert item.status == Item.Status.PENDING
+        quoted = {f.name for f in item.fields.all() if any("quote" in e for e in f.evidence)}
+        doubted = set(item.reasons.filter(code="evidence_not_found").values_list("field_name"))
+        assert {(name,) for name in quoted} == doubted
+        (boxed,) = [f for f in item.fields.all() if any("bbox" in e for e in f.evidence)]
+        assert boxed.evidence[0]["page"] == 1
 
 
 def test_items_do_not_depend_on_how_many_are_made():

@@ -1,16 +1,21 @@
 """manage.py seed_demo: demo people, queues, agents and a few hundred outputs, some reviewed.
 
 Everything goes through the services the API and the pages use, so demo items carry the same
-assessment, routing and audit trail as real traffic. Safe to run twice: people and agents are
-reused, items replay by their external ids, and review history is only added to queues that
-have none.
+assessment, routing and audit trail as real traffic. A share of the items send their source as
+a PDF or a scan (accountability.demo.delivery), some uploaded first and referred to by id, some
+inline. Safe to run twice: people and agents are reused, files are found by their content,
+items replay by their external ids, and review history is only added to queues that have none.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import random
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -25,7 +30,8 @@ from agents import services as agent_services
 from agents.models import Agent
 from agents.payload import ItemIn, parse_item
 from review import services as review_services
-from review.models import Item, Queue, Review
+from review.documents.intake import document_store
+from review.models import Document, Item, Queue, Review
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -58,7 +64,10 @@ class Command(BaseCommand):
         started = time.monotonic()
         actor = Actor.system("seed_demo")
         # One transaction: a failed run leaves nothing half-seeded, and SQLite commits once.
-        with transaction.atomic():
+        # Files are processed when it commits (eagerly, in this process, without a worker), and
+        # only then are their items routed: the seeded history decides text items only, and
+        # every PDF and scan is left for people to try.
+        with quiet_task_log(), transaction.atomic():
             users = self.ensure_users()
             queues = self.ensure_queues(actor)
             agents, tokens = self.ensure_agents(users, queues, actor)
@@ -146,7 +155,8 @@ class Command(BaseCommand):
         rng = random.Random(f"{seed}/{agent.slug}/routing")
         outcomes: Counter[str] = Counter()
         for start in range(0, len(generated), BATCH):
-            payloads = [_parsed(item.payload) for item in generated[start : start + BATCH]]
+            batch = generated[start : start + BATCH]
+            payloads = [_parsed(self.payload(agent, item)) for item in batch]
             results = review_services.items_ingest(agent=agent, payloads=payloads, rng=rng)
             outcomes.update(result.outcome for result in results)
             for result in results:
@@ -157,11 +167,33 @@ class Command(BaseCommand):
                     raise CommandError(f"{agent.slug}: {result.message or result.errors}")
         counts = ", ".join(f"{count} {outcome}" for outcome, count in sorted(outcomes.items()))
         self.say(f"Items from {agent.slug}: {len(generated)} sent ({counts or 'none'})")
+        if files := [item.file for item in generated if item.file]:
+            uploaded = sum(file.upload for file in files)
+            self.say(
+                f"  their sources: {len(generated) - len(files)} text, {uploaded} files uploaded "
+                f"first, {len(files) - uploaded} files inline"
+            )
         if conflicts := outcomes[review_services.IngestOutcome.CONFLICT]:
             self.stderr.write(
                 f"{conflicts} items of {agent.slug} already exist with other content (seeded "
                 "with another --seed?); they were left as they were."
             )
+
+    def payload(self, agent: Agent, item: demo.DemoItem) -> dict[str, Any]:
+        """The payload as the agent sends it: a file meant to be uploaded goes first, and the
+        item refers to it by id."""
+        file = item.file
+        if file is None or not file.upload:
+            return item.payload
+        # Found by content on a rerun, so the item sends the same id and replays. Storing it
+        # again would do no harm either, but would audit one more upload per file.
+        sha256 = hashlib.sha256(file.data).hexdigest()
+        document = Document.objects.filter(sha256=sha256, agents=agent).first()
+        if document is None:
+            document, _ = document_store(
+                data=file.data, filename=file.filename, agent=agent, actor=Actor.agent(agent)
+            )
+        return {**item.payload, "documents": [{"key": file.key, "document_id": document.pk}]}
 
     def add_history(
         self, queue: Queue, generated: list[demo.DemoItem], users: dict[str, User], seed: int
@@ -228,6 +260,24 @@ class Command(BaseCommand):
                 f"{slug:<22}{by_status[Item.Status.AUTO_ACCEPTED]:>14}"
                 f"{by_status[Item.Status.PENDING]:>9}{decided:>9}"
             )
+        assessing = sum(by_status[Item.Status.ASSESSING] for by_status in by_queue.values())
+        if assessing:
+            self.say(
+                f"{assessing} items wait for their files to be processed; a Celery worker "
+                "(make worker) routes them."
+            )
+
+
+@contextmanager
+def quiet_task_log() -> Iterator[None]:
+    """Eager Celery logs a line per processed file; nothing someone seeding the demo needs."""
+    logger = logging.getLogger("celery.app.trace")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _parsed(payload: dict[str, Any]) -> ItemIn:
