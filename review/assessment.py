@@ -45,6 +45,17 @@ class ReasonDraft:
     blocking: bool
     details: dict = field(default_factory=dict)
 
+    def row(self, item_id: int) -> dict:
+        """The review.Reason row this draft becomes for an item."""
+        return {
+            "item_id": item_id,
+            "code": self.code,
+            "field_name": self.field_name,
+            "message": self.message,
+            "blocking": self.blocking,
+            "details": self.details,
+        }
+
 
 Check = Callable[[Queue, Submission], Iterable[ReasonDraft]]
 

@@ -53,17 +53,7 @@ def _assess(item: Item, rng: random.Random | None) -> bool:
         )
         if not moved:
             return False
-        Reason.objects.bulk_create(
-            Reason(
-                item=item,
-                code=r.code,
-                field_name=r.field_name,
-                message=r.message,
-                blocking=r.blocking,
-                details=r.details,
-            )
-            for r in routing.reasons
-        )
+        Reason.objects.bulk_create(Reason(**r.row(item.pk)) for r in routing.reasons)
         audit_log(
             obj=item,
             action="review.item.assessed",

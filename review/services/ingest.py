@@ -333,15 +333,4 @@ def _field_rows(fresh: list[_Pending]) -> list[dict]:
 
 
 def _reason_rows(fresh: list[_Pending]) -> list[dict]:
-    return [
-        {
-            "item_id": p.item.pk,
-            "code": r.code,
-            "field_name": r.field_name,
-            "message": r.message,
-            "blocking": r.blocking,
-            "details": r.details,
-        }
-        for p in fresh
-        for r in p.reasons
-    ]
+    return [r.row(p.item.pk) for p in fresh for r in p.reasons]
