@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accountability.models import AuditEvent
+from accountability.models import AuditEvent, AuditHead
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -18,6 +18,11 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "actor_label", "action", "target_type", "target_id", "request_id"]
+    list_display = ["seq", "created_at", "actor_label", "action", "target_type", "target_id"]
     list_filter = ["action", "actor_type"]
     search_fields = ["target_id", "actor_label", "request_id"]
+
+
+@admin.register(AuditHead)
+class AuditHeadAdmin(ReadOnlyAdmin):
+    list_display = ["seq", "hash"]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
+from accountability import db
+from accountability.db import json_bytes_sorted, json_text
 from accountability.middleware import current_request_id
-from accountability.models import AuditEvent
+from accountability.models import GENESIS_HASH, AuditEvent, AuditHead
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,9 @@ def audit_event(
         actor_label=actor.label,
         target_type=obj._meta.label_lower,
         target_id=str(obj.pk),
-        data=data or {},
+        # As the database will give it back (keys as strings, tuples as lists), so the hash
+        # computed now is the hash verification computes later.
+        data=json.loads(json_text(data or {})),
         request_id=current_request_id(),
     )
 
@@ -52,5 +61,43 @@ def audit_log(
     *, obj: models.Model, action: str, actor: Actor, data: dict | None = None
 ) -> AuditEvent:
     event = audit_event(obj=obj, action=action, actor=actor, data=data)
-    event.save()
+    audit_append([event])
     return event
+
+
+def audit_append(events: Sequence[AuditEvent]) -> None:
+    """Link events onto the chain and store them, in the caller's transaction.
+
+    The head row stays locked until that transaction ends, so appends from concurrent
+    transactions are serialised in commit order.
+    """
+    if not events:
+        return
+    with transaction.atomic():
+        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
+        seq, previous = head.seq, head.hash
+        now = timezone.now()
+        for event in events:
+            seq += 1
+            event.seq, event.prev_hash, event.created_at = seq, previous, now
+            event.hash = previous = event_hash(event)
+        db.insert(db.instances(list(events)))
+        AuditHead.objects.filter(pk=1).update(seq=seq, hash=previous)
+
+
+def event_hash(event: AuditEvent) -> str:
+    """SHA-256 over everything an event says, and the hash of the event before it."""
+    content = {
+        "seq": event.seq,
+        "prev": event.prev_hash,
+        "at": event.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "action": event.action,
+        "actor": [event.actor_type, event.actor_id, event.actor_label],
+        "target": [event.target_type, event.target_id],
+        "data": event.data,
+        "request_id": event.request_id,
+    }
+    return hashlib.sha256(json_bytes_sorted(content)).hexdigest()
+
+
+__all__ = ["GENESIS_HASH", "Actor", "audit_append", "audit_event", "audit_log", "event_hash"]

@@ -87,3 +87,18 @@ def reviewer_client(reviewer) -> APIClient:
 ON_POSTGRES = settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
 # Tests that prove behaviour only PostgreSQL has (row locks, real concurrency); CI runs them.
 postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="needs PostgreSQL (DATABASE_URL)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _allow_flushing_the_audit_trail(django_db_setup, django_db_blocker):
+    """Tests that commit (transaction=True) are cleaned up with TRUNCATE, which the audit
+    trail's trigger refuses unless the session says it is resetting the database on purpose."""
+    if not ON_POSTGRES:
+        return
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            name = connection.ops.quote_name(connection.settings_dict["NAME"])
+            cursor.execute(f"ALTER DATABASE {name} SET accountability.allow_audit_truncate = 'on'")
+        connection.close()  # new connections pick the setting up

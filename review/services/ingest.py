@@ -21,7 +21,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accountability import db
-from accountability.audit import Actor, audit_event
+from accountability.audit import Actor, audit_append, audit_event
 from accountability.db import json_bytes_sorted
 from agents.models import Agent
 from review import events
@@ -240,8 +240,8 @@ def _write(
             db.rows(ItemDocument, _document_rows(fresh, document_ids)),
             db.rows(ItemField, _field_rows(fresh)),
             db.rows(Reason, _reason_rows(fresh)),
-            db.instances([_ingest_event(p, actor) for p in fresh]),
         )
+        audit_append([_ingest_event(p, actor) for p in fresh])
         for queue in {p.queue.pk: p.queue for p in fresh}.values():
             transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     # The drafts carry what the answer shows (code, field_name, message, blocking).

@@ -12,7 +12,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accountability.api import WorkflowError
-from accountability.audit import Actor, audit_log
+from accountability.audit import Actor, audit_append, audit_event
+from accountability.models import AuditEvent
 from review import events
 from review.models import Item, Lease, Queue
 
@@ -75,26 +76,31 @@ def _take(*, item_id: int, queue: Queue, reviewer: User, now: dt.datetime) -> Le
     )
     if won != 1:
         return None
-    for stale in Lease.objects.filter(item_id=item_id, ended_at__isnull=True):
+    expired = [
         _end(stale, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
+        for stale in Lease.objects.filter(item_id=item_id, ended_at__isnull=True)
+    ]
     lease = Lease.objects.create(
         item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at
     )
     transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
-    audit_log(
+    claimed = audit_event(
         obj=Item(pk=item_id),  # the audit needs only its identity; spare a query
         action="review.item.claimed",
         actor=Actor.user(reviewer),
         data={"lease": str(lease.token), "expires_at": expires_at.isoformat()},
     )
+    # The audit chain's head is locked until commit: append last, after every row lock.
+    audit_append([*expired, claimed])
     return lease
 
 
-def _end(lease: Lease, *, end: str, now: dt.datetime, actor: Actor, reason: str = "") -> None:
+def _end(lease: Lease, *, end: str, now: dt.datetime, actor: Actor, reason: str = "") -> AuditEvent:
+    """End the lease; return its audit event for the caller to append once its writes are done."""
     lease.ended_at, lease.end, lease.release_reason = now, end, reason
     lease.save(update_fields=["ended_at", "end", "release_reason"])
-    audit_log(
-        obj=lease.item,
+    return audit_event(
+        obj=Item(pk=lease.item_id),
         action=f"review.lease.{end}",
         actor=actor,
         data={
@@ -118,7 +124,7 @@ def lease_for_write(
     except ValueError as exc:
         raise ValidationError({"lease": ["is not a lease token"]}) from exc
     lease = (
-        Lease.objects.select_for_update()
+        Lease.objects.select_for_update(of=("self",))
         .select_related("item__queue")
         .filter(token=token, item_id=item_id)
         .first()
@@ -157,7 +163,7 @@ def lease_release(
         lease = lease_for_write(
             item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
         )
-        _end(
+        released = _end(
             lease,
             end=Lease.End.RELEASED,
             now=now,
@@ -167,6 +173,7 @@ def lease_release(
         Item.objects.filter(pk=item_id, lease_holder=reviewer).update(
             lease_holder=None, leased_until=None, updated_at=now
         )
+        audit_append([released])
         queue = lease.item.queue
         transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
         return Item.objects.get(pk=item_id)
@@ -182,16 +189,20 @@ def leases_close_expired(*, now: dt.datetime | None = None, limit: int = 1000) -
     closed = 0
     with transaction.atomic():
         stale = (
-            Lease.objects.select_for_update(skip_locked=True)
+            Lease.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("item")
             .filter(ended_at__isnull=True, expires_at__lte=now)[:limit]
         )
+        expired = []
         for lease in stale:
-            _end(lease, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
+            expired.append(
+                _end(lease, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
+            )
             Item.objects.filter(
                 pk=lease.item_id, lease_holder_id=lease.reviewer_id, leased_until__lte=now
             ).update(lease_holder=None, leased_until=None, updated_at=now)
             closed += 1
+        audit_append(expired)
     return closed
 
 
