@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accountability import db
@@ -73,16 +73,36 @@ def audit_append(events: Sequence[AuditEvent]) -> None:
     """
     if not events:
         return
-    with transaction.atomic():
-        head, _ = AuditHead.objects.select_for_update().get_or_create(pk=1)
-        seq, previous = head.seq, head.hash
+    # savepoint=False: no extra round trips inside the caller's transaction (services always
+    # have one); alone, this still makes the append atomic.
+    with transaction.atomic(savepoint=False):
+        seq, previous = _lock_head()
         now = timezone.now()
         for event in events:
             seq += 1
             event.seq, event.prev_hash, event.created_at = seq, previous, now
             event.hash = previous = event_hash(event)
         db.insert(db.instances(list(events)))
-        AuditHead.objects.filter(pk=1).update(seq=seq, hash=previous)
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [seq, previous])
+
+
+_HEAD = AuditHead._meta.db_table
+
+
+def _lock_head() -> tuple[int, str]:
+    """The newest link, locked until the transaction ends (plain SQL: every write comes here)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT seq, hash FROM {_HEAD} WHERE id = 1 FOR UPDATE"
+            if connection.features.has_select_for_update
+            else f"SELECT seq, hash FROM {_HEAD} WHERE id = 1"
+        )
+        row = cursor.fetchone()
+        if row is None:  # a fresh database (the migration creates it; a test flush removes it)
+            cursor.execute(f"INSERT INTO {_HEAD} (id, seq, hash) VALUES (1, 0, %s)", [GENESIS_HASH])
+            return 0, GENESIS_HASH
+        return row[0], row[1]
 
 
 def event_hash(event: AuditEvent) -> str:
