@@ -17,6 +17,9 @@ class Agent(models.Model):
     team = models.CharField(max_length=120, blank=True)
     description = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    # The stop switch: while set, none of this agent's outputs is auto-accepted.
+    automation_stopped_at = models.DateTimeField(null=True, blank=True)
+    automation_stop_reason = models.TextField(blank=True)
     queues = models.ManyToManyField("review.Queue", blank=True, related_name="agents")
     created_at = models.DateTimeField(auto_now_add=True)
 

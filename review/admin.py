@@ -10,6 +10,7 @@ from review.models import (
     ItemField,
     Lease,
     Queue,
+    QueuePolicyVersion,
     Reason,
     Review,
 )
@@ -85,6 +86,7 @@ for model, columns in [
     (Lease, ["item", "reviewer", "claimed_at", "expires_at", "ended_at", "end"]),
     (Review, ["item", "reviewer", "decision", "reason", "decided_at", "active_seconds"]),
     (ItemField, ["item", "name", "confidence", "verdict"]),
+    (QueuePolicyVersion, ["queue", "version", "changed_by", "reason", "created_at"]),
     (Reason, ["item", "code", "field_name", "blocking"]),
     (FieldLabel, ["review", "field", "verdict"]),
 ]:

@@ -250,6 +250,7 @@ RISK_WEIGHTS = {
     "close_alternative": 20,
     "evidence_mismatch": 30,
     "low_confidence": 10,
+    "automation_stopped": 0,
 }
 
 
@@ -265,6 +266,15 @@ class Routing:
     reasons: list[ReasonDraft]
 
 
+def automation_stopped(queue: Queue, agent: Any) -> str:
+    """Why auto-acceptance is off for this queue or agent, or "" when it is on."""
+    if queue.automation_stopped_at:
+        return f"queue {queue.slug}: {queue.automation_stop_reason}"
+    if agent.automation_stopped_at:
+        return f"agent {agent.slug}: {agent.automation_stop_reason}"
+    return ""
+
+
 def risk_score(reasons: list[ReasonDraft], submission: Submission) -> int:
     score = sum(RISK_WEIGHTS.get(reason.code, 10) for reason in reasons if reason.blocking)
     confidences = [f.confidence for f in submission.fields if f.confidence is not None]
@@ -278,8 +288,24 @@ def route(
     submission: Submission,
     reasons: list[ReasonDraft],
     rng: random.Random | None = None,
+    *,
+    stopped: str = "",
 ) -> Routing:
-    """Auto-accept when nothing blocks, except a QA sample at the queue's rate; else queue it."""
+    """Auto-accept when nothing blocks, except a QA sample at the queue's rate; else queue it.
+
+    `stopped` says why automation is switched off for this queue or agent: then every output
+    goes to a person, whatever its reasons.
+    """
+    if stopped:
+        reasons = [
+            *reasons,
+            ReasonDraft(
+                "automation_stopped",
+                "",
+                f"Auto-acceptance is stopped ({stopped}): every output goes to a person.",
+                True,
+            ),
+        ]
     priority = risk_score(reasons, submission)
     if any(reason.blocking for reason in reasons):
         return Routing(Item.Status.PENDING, False, priority, reasons)

@@ -53,6 +53,11 @@ class Queue(models.Model):
     blind_review = models.BooleanField(
         default=False, help_text="Hide agent confidences from reviewers."
     )
+    # Bumped by every change of the routing policy; items record the version they were routed by.
+    policy_version = models.PositiveIntegerField(default=1)
+    # The stop switch: while set, nothing in this queue is auto-accepted.
+    automation_stopped_at = models.DateTimeField(null=True, blank=True)
+    automation_stop_reason = models.TextField(blank=True)
     reviewers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="review_queues"
     )
@@ -85,6 +90,26 @@ class Queue(models.Model):
         spec = self.field_spec(name) or {}
         threshold = spec.get("threshold")
         return self.default_threshold if threshold is None else float(threshold)
+
+
+class QueuePolicyVersion(models.Model):
+    """One version of a queue's routing policy: what it was, who set it, when and why."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="policy_versions")
+    version = models.PositiveIntegerField()
+    policy = models.JSONField()  # thresholds, sample rate, margins, SLA, lease, schema
+    reason = models.TextField()
+    changed_by = models.CharField(max_length=200)  # an actor label, kept if the user goes
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["queue", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "version"], name="policy_unique_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.queue_id} policy v{self.version}"
 
 
 class Document(models.Model):
@@ -180,6 +205,7 @@ class Item(models.Model):
     agent_version = models.CharField(max_length=80, blank=True)
     external_id = models.CharField(max_length=200)  # the agent's own id: the idempotency key
     payload_sha256 = models.CharField(max_length=64)  # to tell a retry from a conflicting reuse
+    policy_version = models.PositiveIntegerField(null=True, blank=True)  # the queue's, at routing
     status = models.CharField(max_length=16, choices=Status)
     is_qa_sample = models.BooleanField(default=False)
     priority = models.IntegerField(default=0, help_text="Risk score: higher is reviewed first.")

@@ -1,6 +1,7 @@
 """Every write that matters. Views, API, tasks and commands call these; nothing else writes."""
 
 from review.services.assessing import items_assess_waiting
+from review.services.automation import automation_resume, automation_stop
 from review.services.decisions import FieldVerdictIn, item_decide
 from review.services.ingest import IngestOutcome, IngestResult, items_ingest
 from review.services.leases import (
@@ -12,6 +13,8 @@ from review.services.leases import (
 from review.services.queues import queue_apply
 
 __all__ = [
+    "automation_resume",
+    "automation_stop",
     "FieldVerdictIn",
     "IngestOutcome",
     "IngestResult",

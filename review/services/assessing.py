@@ -9,7 +9,7 @@ from django.db import transaction
 
 from accountability.audit import Actor, audit_log
 from review import events
-from review.assessment import FieldSubmission, Submission, assess, route
+from review.assessment import FieldSubmission, Submission, assess, automation_stopped, route
 from review.models import Document, Item, Reason
 from review.services.files import WAITING_DOCUMENT, unreadable_documents
 
@@ -22,7 +22,7 @@ def items_assess_waiting(*, document: Document, rng: random.Random | None = None
     """
     waiting = (
         Item.objects.filter(status=Item.Status.ASSESSING, item_documents__document=document)
-        .select_related("queue")
+        .select_related("queue", "agent")
         .prefetch_related("fields", "item_documents__document")
         .distinct()
     )
@@ -43,10 +43,12 @@ def _assess(item: Item, rng: random.Random | None) -> bool:
         confidence=item.confidence,
         unreadable=unreadable_documents(files),
     )
-    routing = route(item.queue, submission, assess(item.queue, submission), rng)
+    stopped = automation_stopped(item.queue, item.agent)
+    routing = route(item.queue, submission, assess(item.queue, submission), rng, stopped=stopped)
     with transaction.atomic():
         moved = Item.objects.filter(pk=item.pk, status=Item.Status.ASSESSING).update(
             status=routing.status,
+            policy_version=item.queue.policy_version,
             is_qa_sample=routing.is_qa_sample,
             priority=routing.priority,
             decided_at=item.created_at if routing.status == Item.Status.AUTO_ACCEPTED else None,

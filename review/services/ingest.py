@@ -25,7 +25,14 @@ from accountability.audit import Actor, audit_append, audit_event
 from accountability.db import json_bytes_sorted
 from agents.models import Agent
 from review import events
-from review.assessment import ReasonDraft, Routing, Submission, assess, route
+from review.assessment import (
+    ReasonDraft,
+    Routing,
+    Submission,
+    assess,
+    automation_stopped,
+    route,
+)
 from review.models import Document, Item, ItemDocument, ItemField, Queue, Reason
 from review.services.files import (
     WAITING_DOCUMENT,
@@ -207,7 +214,13 @@ def _write(
     for p in fresh:
         submission = _submission(p)
         routing = (
-            route(p.queue, submission, assess(p.queue, submission), rng)
+            route(
+                p.queue,
+                submission,
+                assess(p.queue, submission),
+                rng,
+                stopped=automation_stopped(p.queue, agent),
+            )
             if submission
             else Routing(Item.Status.ASSESSING, False, 0, [])  # assessed when its files are read
         )
@@ -218,6 +231,7 @@ def _write(
             agent_version=p.payload.agent_version,
             external_id=p.payload.external_id,
             payload_sha256=p.sha256,
+            policy_version=p.queue.policy_version,
             status=routing.status,
             is_qa_sample=routing.is_qa_sample,
             priority=routing.priority,
@@ -263,6 +277,7 @@ def _ingest_event(p: _Pending, actor: Actor):  # noqa: ANN202 - AuditEvent
             "status": item.status,
             "qa_sample": item.is_qa_sample,
             "priority": item.priority,
+            "policy_version": item.policy_version,
             "payload_sha256": item.payload_sha256,
             "confidences": {f.name: f.confidence for f in p.payload.fields},
             "reasons": [

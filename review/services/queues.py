@@ -10,7 +10,7 @@ from django.db import transaction
 
 from accountability.audit import Actor, audit_log
 from review import schema
-from review.models import Queue
+from review.models import Queue, QueuePolicyVersion
 
 QUEUE_KEYS = {
     "slug",
@@ -90,11 +90,24 @@ def queue_spec_errors(spec: Any) -> dict[str, str]:
     return errors
 
 
-def queue_apply(*, spec: dict, actor: Actor) -> tuple[Queue, bool]:
+# What decides routing: a change to any of these is a new policy version.
+ROUTING_KEYS = [
+    "default_threshold",
+    "qa_sample_rate",
+    "alternative_margin",
+    "sla_minutes",
+    "lease_minutes",
+    "blind_review",
+    "field_schema",
+]
+
+
+def queue_apply(*, spec: dict, actor: Actor, reason: str = "") -> tuple[Queue, bool]:
     """Create or update the queue spec describes (matched by slug). Returns (queue, created).
 
     Raises ValidationError naming each bad attribute; writes nothing then. Policy changes are
-    audited with their old and new values.
+    audited with their old and new values; a routing change is a new policy version, recorded
+    with who, when and why (`reason`).
     """
     if errors := queue_spec_errors(spec):
         raise ValidationError({path or "queue": [message] for path, message in errors.items()})
@@ -127,6 +140,12 @@ def queue_apply(*, spec: dict, actor: Actor) -> tuple[Queue, bool]:
             for key, value in after.items()
             if before.get(key) != value
         }
+        if created or changed.keys() & set(ROUTING_KEYS):
+            _new_policy_version(queue, created=created, actor=actor, reason=reason)
+            changed["policy_version"] = {
+                "before": before.get("policy_version"),
+                "after": queue.policy_version,
+            }
         if created or changed:
             audit_log(
                 obj=queue,
@@ -137,9 +156,23 @@ def queue_apply(*, spec: dict, actor: Actor) -> tuple[Queue, bool]:
     return queue, created
 
 
+def _new_policy_version(queue: Queue, *, created: bool, actor: Actor, reason: str) -> None:
+    if not created:
+        queue.policy_version += 1
+        queue.save(update_fields=["policy_version"])
+    QueuePolicyVersion.objects.create(
+        queue=queue,
+        version=queue.policy_version,
+        policy={key: getattr(queue, key) for key in ROUTING_KEYS},
+        reason=reason.strip() or ("created" if created else "no reason given"),
+        changed_by=actor.label,
+    )
+
+
 def _policy_and_members(queue: Queue) -> dict[str, Any]:
     """What an audit event compares: the routing policy and who reviews and leads (usernames)."""
     state = {key: getattr(queue, key) for key in POLICY_KEYS}
+    state["policy_version"] = queue.policy_version
     state["reviewers"] = sorted(queue.reviewers.values_list("username", flat=True))
     state["leads"] = sorted(queue.leads.values_list("username", flat=True))
     return state

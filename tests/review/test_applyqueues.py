@@ -105,7 +105,15 @@ def test_changed_threshold_is_updated_and_audited(tmp_path, people, fmt):
     assert Queue.objects.get().default_threshold == 0.9
     event = AuditEvent.objects.get(action="review.queue.policy_changed")
     assert event.actor_label == "manage.py applyqueues"
-    assert event.data["changes"] == {"default_threshold": {"before": 0.85, "after": 0.9}}
+    assert event.data["changes"] == {
+        "default_threshold": {"before": 0.85, "after": 0.9},
+        "policy_version": {"before": 1, "after": 2},
+    }
+    version = Queue.objects.get().policy_versions.get(version=2)
+    assert version.policy["default_threshold"] == 0.9
+    assert (
+        version.reason.startswith("applied from ") and version.changed_by == "manage.py applyqueues"
+    )
 
 
 def test_membership_change_is_updated(tmp_path, people):

@@ -253,3 +253,11 @@ def test_people_outside_the_queue_get_404(client, agent):
     assert client.get(reverse("review:item", args=[item.pk])).status_code == 404
     assert client.get(reverse("review:workspace", args=[item.pk])).status_code == 404
     assert client.post(reverse("review:queue-start", args=["claims"])).status_code == 404
+
+
+def test_queues_page_says_when_automation_is_stopped(signed_in, queue):
+    from accountability.audit import Actor
+
+    services.automation_stop(target=queue, actor=Actor.system("tests"), reason="audit week")
+    page = signed_in.get("/").content.decode()
+    assert 'data-testid="stopped-claims"' in page and "audit week" in page

@@ -58,13 +58,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="Only check the file; change nothing."
         )
+        parser.add_argument(
+            "--reason", default="", help="Why the policy changes (kept with each new version)."
+        )
 
-    def handle(self, *args: object, file: str, check: bool, **opts: object) -> None:
+    def handle(self, *args: object, file: str, check: bool, reason: str, **opts: object) -> None:
         specs = self.load_valid(file)
         if check:
             self.stdout.write(f"{file}: {len(specs)} queue(s), no problems")
             return
-        for outcome, slug in queues_apply(specs):
+        for outcome, slug in queues_apply(specs, reason=reason or f"applied from {file}"):
             self.stdout.write(f"{outcome} {slug}")
 
     def load_valid(self, file: str) -> list[dict]:
@@ -188,7 +191,7 @@ def duplicate_slug_errors(queues: list) -> dict[str, str]:
     return errors
 
 
-def queues_apply(specs: list[dict]) -> list[tuple[str, str]]:
+def queues_apply(specs: list[dict], *, reason: str = "") -> list[tuple[str, str]]:
     """Apply every (valid) spec in one transaction; returns (outcome, slug) for each."""
     actor = Actor.system("manage.py applyqueues")
     outcomes = []
@@ -196,7 +199,7 @@ def queues_apply(specs: list[dict]) -> list[tuple[str, str]]:
         for spec in specs:
             before = queue_state(spec["slug"])
             try:
-                queue, created = queue_apply(spec=spec, actor=actor)
+                queue, created = queue_apply(spec=spec, actor=actor, reason=reason)
             except ValidationError as exc:  # e.g. a reviewer deleted since the check
                 details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
                 raise CommandError(f"{spec['slug']}: {details}; nothing was changed") from exc
