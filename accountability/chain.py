@@ -108,3 +108,25 @@ def stored_checkpoints() -> list[tuple[str, str]]:
 
 def _canonical(content: dict) -> str:
     return json.dumps(content, sort_keys=True, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class CheckedEvent:
+    event: AuditEvent
+    intact: bool  # its content matches its hash and it links to the event before it
+    problem: str = ""
+
+
+def events_check(events: list[AuditEvent]) -> list[CheckedEvent]:
+    """Check each of these events against its hash and its predecessor, in two queries at most."""
+    before = {e.seq: e.hash for e in AuditEvent.objects.filter(seq__in=[e.seq - 1 for e in events])}
+    checked = []
+    for event in events:
+        previous = GENESIS_HASH if event.seq == 1 else before.get(event.seq - 1)
+        if event_hash(event) != event.hash:
+            checked.append(CheckedEvent(event, False, "altered: content and hash differ"))
+        elif previous != event.prev_hash:
+            checked.append(CheckedEvent(event, False, "does not link to the event before it"))
+        else:
+            checked.append(CheckedEvent(event, True))
+    return checked

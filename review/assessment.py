@@ -130,11 +130,13 @@ def check_evidence(queue: Queue, submission: Submission) -> Iterator[ReasonDraft
             text = submission.documents.get(key)
             if text is None or key in submission.unreadable:
                 continue
-            yield from _evidence_reasons(f, index, evidence, text, deadline)
+            # An enum value is a category code ("auto"), not text the source must contain.
+            literal = not (queue.field_spec(f.name) or {}).get("enum")
+            yield from _evidence_reasons(f, index, evidence, text, deadline, literal=literal)
 
 
 def _evidence_reasons(
-    f: FieldSubmission, index: int, evidence: dict, text: str, deadline: float
+    f: FieldSubmission, index: int, evidence: dict, text: str, deadline: float, *, literal: bool
 ) -> Iterator[ReasonDraft]:
     key, quote = evidence["document"], evidence.get("quote")
     details = {"evidence_index": index, "document": key}
@@ -161,7 +163,7 @@ def _evidence_reasons(
         span, how = (evidence["start"], evidence["end"]), "span"
     else:
         return  # a bbox on a page: nothing in the text to compare with
-    if not _value_in(f.value, quote, text, span):
+    if literal and not _value_in(f.value, quote, text, span):
         yield ReasonDraft(
             "evidence_mismatch",
             f.name,

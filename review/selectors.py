@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from accountability.models import AuditEvent
 from review.models import Document, DocumentPage, FieldLabel, Item, ItemDocument, Queue, Review
 
 if TYPE_CHECKING:
@@ -110,3 +111,20 @@ def labels_by_review(reviews: list[Review]) -> dict[int, list[FieldLabel]]:
     for label in labels:
         grouped.setdefault(label.review_id, []).append(label)
     return grouped
+
+
+def items_traceable_by(user: object) -> QuerySet[Item]:
+    """Items whose full decision trace a person may read: leads of the queue, auditors, admins."""
+    if not getattr(user, "is_authenticated", False):
+        return Item.objects.none()
+    if user.is_superuser or user.has_perm("accountability.view_auditevent"):
+        return Item.objects.all()
+    return Item.objects.filter(queue__leads=user)
+
+
+def item_trail(item: Item) -> list[AuditEvent]:
+    """Every audit event about the item and its documents, oldest first."""
+    documents = [str(pk) for pk in item.item_documents.values_list("document_id", flat=True)]
+    about_item = Q(target_type="review.item", target_id=str(item.pk))
+    about_documents = Q(target_type="review.document", target_id__in=documents)
+    return list(AuditEvent.objects.filter(about_item | about_documents).order_by("seq"))

@@ -10,6 +10,8 @@ urlpatterns = [
     path("review/<int:item_id>/submit", views.workspace_submit, name="workspace-submit"),
     path("review/<int:item_id>/heartbeat", views.workspace_heartbeat, name="workspace-heartbeat"),
     path("items/<int:item_id>/", views.item_detail, name="item"),
+    path("items/<int:item_id>/trace", views.item_trace, name="item-trace"),
+    path("items/<int:item_id>/trace.json", views.item_trace_json, name="item-trace-json"),
     path(
         "documents/<int:document_id>/pages/<int:number>.png",
         views.document_page,

@@ -15,9 +15,11 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from accountability.api import WorkflowError
+from accountability.audit import Actor
 from review import selectors, services
 from review.forms import field_errors, read_decision
 from review.models import DocumentPage, Item, Lease, Queue
+from review.services import trace as trace_services
 from review.workspace import build_workspace
 
 
@@ -155,8 +157,29 @@ def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
         {
             "ws": build_workspace(item, None),
             "reviews": [(r, labels.get(r.pk, [])) for r in reviews],
+            "can_trace": selectors.items_traceable_by(request.user).filter(pk=item.pk).exists(),
         },
     )
+
+
+@login_required
+@require_GET
+def item_trace(request: HttpRequest, item_id: int) -> HttpResponse:
+    """The decision trace, for leads and auditors: timeline, output against decision, chain."""
+    items = selectors.item_with_details(selectors.items_traceable_by(request.user))
+    item = get_object_or_404(items, pk=item_id)
+    return render(request, "review/trace.html", {"trace": trace_services.item_trace(item)})
+
+
+@login_required
+@require_GET
+def item_trace_json(request: HttpRequest, item_id: int) -> JsonResponse:
+    items = selectors.item_with_details(selectors.items_traceable_by(request.user))
+    item = get_object_or_404(items, pk=item_id)
+    data = trace_services.item_trace_export(item=item, actor=Actor.user(request.user))
+    response = JsonResponse(data, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="item-{item.pk}-trace.json"'
+    return response
 
 
 # A document's own HTML may carry anything (the sanitiser is the first wall, this the second):

@@ -181,3 +181,10 @@ def test_ocr_noise_is_tolerated_and_said_but_other_digits_are_not():
         policy_number={"evidence": [{"document": "form", "quote": "Policy number: PN-4471-0932"}]}
     )
     assert ("evidence_not_found", "policy_number") in _codes(queue, swapped)
+
+
+def test_an_enum_code_need_not_appear_in_its_evidence():
+    described = _fields(
+        claim_type={"evidence": [{"document": "form", "quote": "Rear-end collision"}]}
+    )
+    assert _codes(_queue(), described) == []
