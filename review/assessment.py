@@ -59,6 +59,9 @@ class ReasonDraft:
 
 Check = Callable[[Queue, Submission], Iterable[ReasonDraft]]
 
+# Reasons a reviewer is never shown: QA samples are reviewed blind, like any other item.
+HIDDEN_REASONS = {"qa_sample"}
+
 
 def _percent(value: float) -> str:
     return f"{round(value * 100)}%"

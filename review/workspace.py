@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.urls import reverse
 
 from review import selectors
+from review.assessment import HIDDEN_REASONS
 from review.documents.locate import (
     Highlight,
     PageBox,
@@ -29,9 +30,6 @@ from review.models import (
     RejectReason,
     SkipReason,
 )
-
-# Reasons a reviewer is never shown: QA samples are reviewed blind, like any other item.
-HIDDEN_REASONS = {"qa_sample"}
 
 
 def confidence_words(confidence: float | None) -> str:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accountability.audit import Actor, audit_log
 from review import events, schema
+from review.assessment import HIDDEN_REASONS
 from review.models import CorrectionReason, FieldLabel, Item, ItemField, Lease, Review, Verdict
 from review.services.leases import lease_for_write, record_activity
 
@@ -57,10 +58,11 @@ def item_decide(
             item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
         )
         item = lease.item
+        item_fields = {f.name: f for f in item.fields.all()}
         if decision == Review.Decision.ESCALATE:
             labels = []
         else:
-            labels = _check_verdicts(item, {f.name: f for f in item.fields.all()}, fields, decision)
+            labels = _check_verdicts(item, item_fields, fields, decision)
         if decision != Review.Decision.APPROVE and not reason.strip():
             raise ValidationError({"reason": [f"say why you {decision} this item"]})
         record_activity(lease, now=now, reported_seconds=active_seconds)
@@ -94,7 +96,10 @@ def item_decide(
             if decision == Review.Decision.ESCALATE
             else "review.decision.recorded",
             actor=Actor.user(reviewer),
-            data=_decision_data(review, lease, labels),
+            data={
+                **_decision_data(review, lease, labels),
+                "shown": _what_was_shown(item, item_fields),
+            },
         )
         transaction.on_commit(
             partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
@@ -127,6 +132,27 @@ def _store_labels(review: Review, labels: list[_Label]) -> None:
     for label in labels:
         label.field.verdict, label.field.final_value = label.verdict, label.final
     ItemField.objects.bulk_update([label.field for label in labels], ["verdict", "final_value"])
+
+
+def _what_was_shown(item: Item, item_fields: dict[str, ItemField]) -> dict:
+    """What the reviewer saw when deciding: reasons, confidences (unless blind), evidence."""
+    blind = item.queue.blind_review
+    return {
+        "blind": blind,
+        "reasons": [
+            {"code": r.code, "field": r.field_name, "message": r.message}
+            for r in item.reasons.all()
+            if r.code not in HIDDEN_REASONS
+        ],
+        "fields": {
+            name: {
+                "value": f.value,
+                "confidence": None if blind else f.confidence,
+                "evidence": f.evidence,
+            }
+            for name, f in item_fields.items()
+        },
+    }
 
 
 def _decision_data(review: Review, lease: Lease, labels: list[_Label]) -> dict:

@@ -238,3 +238,19 @@ def test_escalation_needs_a_reason_and_leaves_the_queue_without_labels(
         AuditEvent.objects.get(action="review.item.escalated").data["reason"] == "suspected_fraud"
     )
     assert services.lease_claim_next(queue=queue, reviewer=other_reviewer) is None
+
+
+def test_the_decision_records_what_the_reviewer_was_shown(held, reviewer, queue):
+    item, lease = held
+    services.item_decide(
+        item_id=item.pk,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="approve",
+        fields=ALL_CORRECT,
+    )
+    shown = AuditEvent.objects.get(action="review.decision.recorded").data["shown"]
+    assert shown["blind"] is False
+    assert [r["code"] for r in shown["reasons"]] == ["low_confidence"]
+    assert shown["fields"]["amount"]["confidence"] == 0.5
+    assert shown["fields"]["amount"]["evidence"] == [{"document": "form", "quote": "EUR 1,250.00"}]
