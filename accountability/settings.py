@@ -180,6 +180,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "close-expired-leases": {"task": "review.tasks.leases_close_expired", "schedule": 60.0},
+    "flag-sla-breaches": {"task": "review.tasks.items_flag_breached", "schedule": 60.0},
 }
 
 # --- Auth, i18n, static ---------------------------------------------------------------------

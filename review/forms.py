@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
-from review.models import Item, ItemField, Verdict
+from review.models import CorrectionReason, Item, ItemField, Verdict
 from review.services import FieldVerdictIn
 
 ACTIONS = {"approve", "reject", "escalate", "skip"}
@@ -125,3 +126,91 @@ def field_errors(form: DecisionForm, service_errors: dict[str, list[str]]) -> di
             key = f"fields[{form.positions[int(submitted)]}]{rest}"
         errors.setdefault(key, []).extend(messages)
     return errors
+
+
+def read_override_fields(post: QueryDict, fields: list[ItemField], reason: str) -> list:
+    """A lead's override form: a typed value for each field to correct; blank keeps the field.
+
+    Raises ValidationError keyed value-<name> for a value that cannot be read.
+    """
+    given, errors = [], {}
+    for f in fields:
+        raw = post.get(f"value-{f.name}", "").strip()
+        if not raw:
+            continue
+        try:
+            value = parse_value(raw, f.item.queue.field_spec(f.name), f.value)
+        except ValueError as problem:
+            errors[f"value-{f.name}"] = [str(problem)]
+            continue
+        correction = post.get(f"correction-{f.name}", "")
+        # "Other" needs a note: the lead's reason says what it was.
+        note = reason if correction == CorrectionReason.OTHER else ""
+        verdict = Verdict.CORRECT if value == f.value else Verdict.CORRECTED
+        given.append(FieldVerdictIn(f.name, verdict, value, correction, note))
+    if errors:
+        raise ValidationError(errors)
+    return given
+
+
+def override_errors(service_errors: dict[str, list[str]], given: list) -> dict[str, list[str]]:
+    """Re-key the service's errors on fields[i] (i counts given verdicts) by input name."""
+    errors: dict[str, list[str]] = {}
+    for key, messages in service_errors.items():
+        if key.startswith("fields[") and "]" in key:
+            index = int(key[len("fields[") :].split("]", 1)[0])
+            key = f"value-{given[index].name}"
+        errors.setdefault(key, []).extend(messages)
+    return errors
+
+
+@dataclass
+class LeadActions:
+    """The lead's forms on the item page, with what was typed and errors by input name."""
+
+    item: Item
+    action: str  # the form that was submitted: reassign, send-back or override
+    errors: dict[str, list[str]]
+    submitted: dict[str, str]
+    correction_reasons = CorrectionReason.choices
+
+    def errors_for(self, action: str) -> dict[str, list[str]]:
+        return self.errors if action == self.action else {}
+
+    @property
+    def reassign_errors(self) -> dict[str, list[str]]:
+        return self.errors_for("reassign")
+
+    @property
+    def send_back_errors(self) -> dict[str, list[str]]:
+        return self.errors_for("send-back")
+
+    @property
+    def override_errors(self) -> dict[str, list[str]]:
+        return self.errors_for("override")
+
+    @property
+    def can_reassign(self) -> bool:
+        return self.item.status in {Item.Status.PENDING, Item.Status.ESCALATED}
+
+    @property
+    def can_send_back(self) -> bool:
+        return self.item.status in {Item.Status.APPROVED, Item.Status.REJECTED}
+
+    @property
+    def can_override(self) -> bool:
+        return self.item.is_decided
+
+    @property
+    def reviewers(self) -> list:
+        return list(self.item.queue.reviewers.order_by("username"))
+
+    @property
+    def fields(self) -> list[tuple[ItemField, list[str], str]]:
+        """Each field with its errors and what was typed for it."""
+        errors = self.override_errors
+        typed = self.submitted if self.action == "override" else {}
+        return [
+            (f, errors.get(f"value-{f.name}", []), typed.get(f"value-{f.name}", ""))
+            for f in self.item.fields.all()
+        ]

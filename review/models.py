@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -19,6 +20,9 @@ class FieldType(models.TextChoices):
     DATETIME = "datetime"
 
 
+URGENT_WINDOW_MIN = dt.timedelta(minutes=15)
+
+
 class QueueQuerySet(models.QuerySet["Queue"]):
     def visible_to(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
         """Queues a person works in: as reviewer or lead; staff admins see all."""
@@ -27,6 +31,14 @@ class QueueQuerySet(models.QuerySet["Queue"]):
         if user.is_superuser:
             return self.all()
         return self.filter(Q(reviewers=user) | Q(leads=user)).distinct()
+
+    def led_by(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
+        """Queues whose escalations and lead actions a person may handle; superusers: all."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(leads=user)
 
 
 class Queue(models.Model):
@@ -82,6 +94,12 @@ class Queue(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def urgent_window(self) -> dt.timedelta:
+        """How long before its due time an item jumps the claim order: 20% of the SLA, at least
+        URGENT_WINDOW_MIN, so that short SLAs still leave someone time to do the work."""
+        return max(dt.timedelta(minutes=self.sla_minutes * 0.2), URGENT_WINDOW_MIN)
 
     def field_spec(self, name: str) -> dict | None:
         return next((spec for spec in self.field_schema if spec.get("name") == name), None)
@@ -180,12 +198,22 @@ class ItemQuerySet(models.QuerySet["Item"]):
     def waiting(self) -> ItemQuerySet:
         return self.filter(status=Item.Status.PENDING)
 
-    def claimable(self, now: timezone.datetime | None = None) -> ItemQuerySet:
-        """Waiting items nobody holds: never leased, or whose lease ran out (no sweeper needed)."""
+    def claimable(
+        self, now: timezone.datetime | None = None, *, status: str | None = None
+    ) -> ItemQuerySet:
+        """Items in status (default: waiting for review) nobody holds: never leased, or whose
+        lease ran out (no sweeper needed). Leads claim escalated items the same way."""
         now = now or timezone.now()
-        return self.waiting().filter(Q(leased_until__isnull=True) | Q(leased_until__lte=now))
+        return self.filter(status=status or Item.Status.PENDING).filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lte=now)
+        )
+
+    def urgent(self, queue: Queue, now: timezone.datetime) -> ItemQuerySet:
+        """Items about to breach their SLA: due within the queue's urgent window (or overdue)."""
+        return self.filter(due_at__lte=now + queue.urgent_window)
 
     def in_claim_order(self) -> ItemQuerySet:
+        """By risk, then due time. Claim-next looks at urgent items first (leases.py)."""
         return self.order_by("-priority", "due_at", "id")
 
 
@@ -219,6 +247,13 @@ class Item(models.Model):
     )
     leased_until = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Set once by the SLA job when the item was still waiting at due_at (it is then escalated).
+    sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # While a lead has sent the item back: the review being reworked. The rework's outcome is
+    # the item's next review (see selectors.rework_outcome); the first review stays as it was.
+    rework_of = models.ForeignKey(
+        "review.Review", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -365,6 +400,7 @@ class Lease(models.Model):
         DECIDED = "decided"
         RELEASED = "released"
         EXPIRED = "expired"
+        REASSIGNED = "reassigned"  # a lead gave the item to someone else
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="leases")
     reviewer = models.ForeignKey(
@@ -406,7 +442,10 @@ class Review(models.Model):
         ESCALATE = "escalate"
 
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="reviews")
-    lease = models.OneToOneField(Lease, on_delete=models.PROTECT, related_name="review")
+    # None only for a lead's override, which needs no lease: the item was already decided.
+    lease = models.OneToOneField(
+        Lease, null=True, blank=True, on_delete=models.PROTECT, related_name="review"
+    )
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews"
     )
@@ -416,12 +455,21 @@ class Review(models.Model):
     started_at = models.DateTimeField()
     decided_at = models.DateTimeField()
     active_seconds = models.FloatField(null=True, blank=True)
+    # A lead replaced an earlier outcome (a review or an auto-acceptance) with this one.
+    is_override = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["decided_at"]
 
     def __str__(self) -> str:
         return f"{self.decision} of item {self.item_id} by {self.reviewer_id}"
+
+    @property
+    def reason_label(self) -> str:
+        """The reason code in words, for people; the code itself if it is not a known one."""
+        choices = {self.Decision.REJECT: RejectReason, self.Decision.ESCALATE: EscalateReason}
+        labels = dict(choices[self.decision].choices) if self.decision in choices else {}
+        return labels.get(self.reason, self.reason)
 
 
 class FieldLabel(models.Model):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accountability.models import AuditEvent
@@ -69,6 +69,9 @@ class QueueSummary:
     oldest: dt.datetime | None
     due_soon: int  # waiting items due within DUE_SOON, or already overdue
     reviewing: list[str] = field(default_factory=list)  # who holds a lease right now
+    is_lead: bool = False
+    escalated: int = 0  # waiting for a lead; shown to leads only
+    breached: int = 0  # of those, escalated because they were still waiting at their due time
 
 
 DUE_SOON = dt.timedelta(hours=1)
@@ -78,6 +81,7 @@ def queue_overview(user: object) -> list[QueueSummary]:
     """The queues a person works in, with what waits in each and who is reviewing now."""
     now = timezone.now()
     waiting = Q(items__status=Item.Status.PENDING)
+    escalated = Q(items__status=Item.Status.ESCALATED)
     # Filter by id rather than through visible_to's joins, which would multiply the counted
     # items by the number of leads and reviewers.
     queues = (
@@ -86,8 +90,13 @@ def queue_overview(user: object) -> list[QueueSummary]:
             waiting=Count("items", filter=waiting),
             oldest=Min("items__created_at", filter=waiting),
             due_soon=Count("items", filter=waiting & Q(items__due_at__lte=now + DUE_SOON)),
+            escalated=Count("items", filter=escalated),
+            breached=Count("items", filter=escalated & Q(items__sla_breached_at__isnull=False)),
         )
         .order_by("name")
+    )
+    led = set(
+        Queue.objects.led_by(user).filter(pk__in=queues.values("pk")).values_list("pk", flat=True)
     )
     reviewing: dict[int, set[str]] = {}
     holders = Item.objects.filter(
@@ -96,9 +105,64 @@ def queue_overview(user: object) -> list[QueueSummary]:
     for queue_id, username in holders:
         reviewing.setdefault(queue_id, set()).add(username)
     return [
-        QueueSummary(q, q.waiting, q.oldest, q.due_soon, sorted(reviewing.get(q.pk, ())))
+        QueueSummary(
+            q,
+            q.waiting,
+            q.oldest,
+            q.due_soon,
+            sorted(reviewing.get(q.pk, ())),
+            is_lead=q.pk in led,
+            escalated=q.escalated if q.pk in led else 0,
+            breached=q.breached if q.pk in led else 0,
+        )
         for q in queues
     ]
+
+
+@dataclass
+class Escalation:
+    item: Item
+    escalation: Review | None  # the reviewer's escalation; None when the SLA job escalated it
+    held_by: str  # the lead handling it now, or ""
+
+
+def queue_escalations(queue: Queue, now: dt.datetime | None = None) -> list[Escalation]:
+    """A queue's escalated items, SLA breaches first, then by due time, with why each is here."""
+    now = now or timezone.now()
+    escalations = Review.objects.filter(decision=Review.Decision.ESCALATE).order_by("-decided_at")
+    items = (
+        queue.items.filter(status=Item.Status.ESCALATED)
+        .select_related("agent", "lease_holder")
+        .prefetch_related(Prefetch("reviews", queryset=escalations.select_related("reviewer")))
+        .order_by(F("sla_breached_at").desc(nulls_last=True), "due_at", "id")
+    )
+    return [
+        Escalation(
+            item,
+            next(iter(item.reviews.all()), None),
+            item.lease_holder.get_username()
+            if item.lease_holder and item.leased_until and item.leased_until > now
+            else "",
+        )
+        for item in items
+    ]
+
+
+def rework_outcome(item: Item) -> Review | None:
+    """The decision on a sent-back item's rework: its first review after the reworked one."""
+    if item.rework_of_id is None:
+        return None
+    return (
+        item.reviews.filter(decided_at__gt=item.rework_of.decided_at)
+        .exclude(decision=Review.Decision.ESCALATE)
+        .order_by("decided_at", "id")
+        .first()
+    )
+
+
+def items_led_by(user: object) -> QuerySet[Item]:
+    """Items a person may take lead actions on: in queues they lead; superusers: all."""
+    return Item.objects.filter(queue__in=Queue.objects.led_by(user))
 
 
 def labels_by_review(reviews: list[Review]) -> dict[int, list[FieldLabel]]:

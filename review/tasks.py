@@ -24,6 +24,17 @@ def leases_close_expired() -> int:
     return services.leases_close_expired()
 
 
+@shared_task(ignore_result=False)
+def items_flag_breached() -> int:
+    """Beat job: escalate items still waiting at their due time. Safe to run twice.
+
+    Claim order does not wait for it: items near their due time already come first.
+    """
+    from review import services
+
+    return services.items_flag_breached()
+
+
 @shared_task(
     bind=True,
     ignore_result=True,

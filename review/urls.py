@@ -6,11 +6,22 @@ app_name = "review"
 urlpatterns = [
     path("", views.home, name="home"),
     path("queues/<slug:slug>/start", views.queue_start, name="queue-start"),
+    path("queues/<slug:slug>/escalations", views.queue_escalations, name="queue-escalations"),
+    path("items/<int:item_id>/claim", views.escalation_claim, name="escalation-claim"),
     path("review/<int:item_id>/", views.workspace, name="workspace"),
     path("review/<int:item_id>/submit", views.workspace_submit, name="workspace-submit"),
     path("review/<int:item_id>/heartbeat", views.workspace_heartbeat, name="workspace-heartbeat"),
     path("items/<int:item_id>/", views.item_detail, name="item"),
     path("items/<int:item_id>/trace", views.item_trace, name="item-trace"),
+    *(
+        path(
+            f"items/<int:item_id>/{action}",
+            views.item_lead_action,
+            {"action": action},
+            name=f"item-{action}",
+        )
+        for action in ("reassign", "send-back", "override")
+    ),
     path("items/<int:item_id>/trace.json", views.item_trace_json, name="item-trace-json"),
     path(
         "documents/<int:document_id>/pages/<int:number>.png",

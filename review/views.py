@@ -5,6 +5,7 @@ from __future__ import annotations
 import mimetypes
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,10 +18,18 @@ from django_htmx.http import HttpResponseClientRedirect
 from accountability.api import WorkflowError
 from accountability.audit import Actor
 from review import selectors, services
-from review.forms import field_errors, read_decision
+from review.forms import (
+    LeadActions,
+    field_errors,
+    override_errors,
+    read_decision,
+    read_override_fields,
+)
 from review.models import DocumentPage, Item, Lease, Queue
 from review.services import trace as trace_services
 from review.workspace import build_workspace
+
+User = get_user_model()
 
 
 @login_required
@@ -51,7 +60,8 @@ def workspace(request: HttpRequest, item_id: int) -> HttpResponse:
     items = selectors.item_with_details(selectors.items_visible_to_person(request.user))
     item = get_object_or_404(items, pk=item_id)
     lease = _open_lease(request, item)
-    if lease is None or item.status != Item.Status.PENDING:
+    # Escalated items are leased only to leads (lease_claim_escalated), who decide them here.
+    if lease is None or item.status not in {Item.Status.PENDING, Item.Status.ESCALATED}:
         messages.info(request, "You do not hold this item; here is its record.")
         return redirect("review:item", item_id=item.pk)
     return render(request, "review/workspace.html", {"ws": build_workspace(item, lease)})
@@ -88,6 +98,8 @@ def workspace_submit(request: HttpRequest, item_id: int) -> HttpResponse:
         return _redisplay(request, item, {"lease": [refused.message]}, form.raw, lease_lost=True)
     done = {"skip": "Skipped", "approve": "Approved", "reject": "Rejected", "escalate": "Escalated"}
     messages.success(request, f"{done[form.action]} item #{item.pk}.")
+    if item.status == Item.Status.ESCALATED:  # as it was before: a lead's, back to their list
+        return _go(request, reverse("review:queue-escalations", args=[item.queue.slug]))
     return _next_item(request, item.queue, stop=form.stop_after)
 
 
@@ -147,19 +159,100 @@ def workspace_heartbeat(request: HttpRequest, item_id: int) -> JsonResponse:
 @login_required
 @require_GET
 def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    return _item_page(request, item_id)
+
+
+def _item_page(
+    request: HttpRequest,
+    item_id: int,
+    *,
+    action: str = "",
+    errors: dict[str, list[str]] | None = None,
+    submitted: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The item's record; for its queue's leads with the lead actions, and their errors."""
     items = selectors.item_with_details(selectors.items_visible_to_person(request.user))
     item = get_object_or_404(items, pk=item_id)
     reviews = list(item.reviews.all())
     labels = selectors.labels_by_review(reviews)
-    return render(
-        request,
-        "review/item.html",
-        {
-            "ws": build_workspace(item, None),
-            "reviews": [(r, labels.get(r.pk, [])) for r in reviews],
-            "can_trace": selectors.items_traceable_by(request.user).filter(pk=item.pk).exists(),
-        },
+    is_lead = selectors.items_led_by(request.user).filter(pk=item.pk).exists()
+    context = {
+        "ws": build_workspace(item, None),
+        "reviews": [(r, labels.get(r.pk, [])) for r in reviews],
+        "can_trace": selectors.items_traceable_by(request.user).filter(pk=item.pk).exists(),
+        "rework_outcome": selectors.rework_outcome(item),
+        "lead": LeadActions(item, action, errors or {}, submitted or {}) if is_lead else None,
+    }
+    return render(request, "review/item.html", context, status=status)
+
+
+@login_required
+@require_GET
+def queue_escalations(request: HttpRequest, slug: str) -> HttpResponse:
+    """A queue's escalated items, for its leads; everyone else gets 404."""
+    queue = get_object_or_404(Queue.objects.led_by(request.user), slug=slug)
+    escalations = selectors.queue_escalations(queue)
+    return render(request, "review/escalations.html", {"queue": queue, "escalations": escalations})
+
+
+@login_required
+@require_POST
+def escalation_claim(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = get_object_or_404(
+        selectors.items_led_by(request.user).select_related("queue"), pk=item_id
     )
+    try:
+        services.lease_claim_escalated(item=item, lead=request.user)
+    except WorkflowError as refused:
+        messages.error(request, refused.message)
+        return redirect("review:queue-escalations", slug=item.queue.slug)
+    return redirect("review:workspace", item_id=item.pk)
+
+
+@login_required
+@require_POST
+def item_lead_action(request: HttpRequest, item_id: int, action: str) -> HttpResponse:
+    """Reassign, send back or override, from the item page; errors go next to their input."""
+    item = get_object_or_404(
+        selectors.items_led_by(request.user).select_related("queue"), pk=item_id
+    )
+    post, reason = request.POST, request.POST.get("reason", "")
+    fields: list[services.FieldVerdictIn] = []
+    try:
+        if action == "reassign":
+            to = User.objects.filter(pk=_int(post.get("to_reviewer"))).first()
+            services.item_reassign(item=item, to_reviewer=to, lead=request.user, reason=reason)
+            done = f"Reassigned item #{item.pk} to {to.get_username()}."
+        elif action == "send-back":
+            services.item_send_back(item=item, lead=request.user, reason=reason)
+            done = f"Sent item #{item.pk} back for rework."
+        else:
+            fields = read_override_fields(post, list(item.fields.all()), reason)
+            services.item_override(
+                item=item,
+                lead=request.user,
+                decision=post.get("decision", ""),
+                fields=fields,
+                reason=reason,
+            )
+            done = f"Overrode the decision on item #{item.pk}."
+    except ValidationError as invalid:
+        errors = override_errors(invalid.message_dict, fields)
+        return _item_page(
+            request, item.pk, action=action, errors=errors, submitted=post.dict(), status=422
+        )
+    except WorkflowError as refused:
+        errors = {"form": [refused.message]}
+        return _item_page(
+            request, item.pk, action=action, errors=errors, submitted=post.dict(), status=409
+        )
+    messages.success(request, done)
+    return redirect("review:item", item_id=item.pk)
+
+
+def _int(raw: str | None) -> int | None:
+    return int(raw) if raw and raw.isdigit() else None
 
 
 @login_required

@@ -4,13 +4,16 @@ from review.services.assessing import items_assess_waiting
 from review.services.automation import automation_resume, automation_stop
 from review.services.decisions import FieldVerdictIn, item_decide
 from review.services.ingest import IngestOutcome, IngestResult, items_ingest
+from review.services.lead import item_override, item_reassign, item_send_back
 from review.services.leases import (
+    lease_claim_escalated,
     lease_claim_next,
     lease_heartbeat,
     lease_release,
     leases_close_expired,
 )
 from review.services.queues import queue_apply
+from review.services.sla import items_flag_breached
 
 __all__ = [
     "automation_resume",
@@ -19,8 +22,13 @@ __all__ = [
     "IngestOutcome",
     "IngestResult",
     "item_decide",
+    "item_override",
+    "item_reassign",
+    "item_send_back",
     "items_assess_waiting",
+    "items_flag_breached",
     "items_ingest",
+    "lease_claim_escalated",
     "lease_claim_next",
     "lease_heartbeat",
     "lease_release",

@@ -25,9 +25,10 @@ def test_wilson_interval_matches_hand_computed_values():
 
 def test_below_the_minimum_no_rate_is_stated():
     assert str(EscapedErrors(samples=12, wrong=1)) == "not enough samples (12 of 30 needed)"
-    assert str(
-        EscapedErrors(samples=40, wrong=2)
-    ) == "5.0% escaped (2 of 40 QA samples wrong; 95% interval 1.4%–16.5%)"
+    assert (
+        str(EscapedErrors(samples=40, wrong=2))
+        == "5.0% escaped (2 of 40 QA samples wrong; 95% interval 1.4%–16.5%)"
+    )
 
 
 @pytest.mark.django_db
