@@ -65,6 +65,10 @@ class Queue(models.Model):
     blind_review = models.BooleanField(
         default=False, help_text="Hide agent confidences from reviewers."
     )
+    double_review_rate = models.FloatField(
+        default=0.0,
+        help_text="Share of human-reviewed items reviewed again, blind, by another reviewer.",
+    )
     # Bumped by every change of the routing policy; items record the version they were routed by.
     policy_version = models.PositiveIntegerField(default=1)
     # The stop switch: while set, nothing in this queue is auto-accepted.
@@ -249,6 +253,10 @@ class Item(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     # Set once by the SLA job when the item was still waiting at due_at (it is then escalated).
     sla_breached_at = models.DateTimeField(null=True, blank=True)
+    # Set while the item waits for a blind second review: never handed back to its first reviewer.
+    first_reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     # While a lead has sent the item back: the review being reworked. The rework's outcome is
     # the item's next review (see selectors.rework_outcome); the first review stays as it was.
     rework_of = models.ForeignKey(
@@ -457,6 +465,11 @@ class Review(models.Model):
     active_seconds = models.FloatField(null=True, blank=True)
     # A lead replaced an earlier outcome (a review or an auto-acceptance) with this one.
     is_override = models.BooleanField(default=False)
+    # A blind second review points at the first; agreement is {field: agreed?} plus "decision".
+    second_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="second_review"
+    )
+    agreement = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["decided_at"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import dataclass
 from functools import partial
@@ -14,7 +15,16 @@ from django.utils import timezone
 from accountability.audit import Actor, audit_log
 from review import events, schema
 from review.assessment import HIDDEN_REASONS
-from review.models import CorrectionReason, FieldLabel, Item, ItemField, Lease, Review, Verdict
+from review.models import (
+    CorrectionReason,
+    FieldLabel,
+    Item,
+    ItemField,
+    Lease,
+    Reason,
+    Review,
+    Verdict,
+)
 from review.services.leases import lease_for_write, record_activity
 
 if TYPE_CHECKING:
@@ -80,15 +90,18 @@ def item_decide(
         _store_labels(review, labels)
         lease.ended_at, lease.end = now, Lease.End.DECIDED
         lease.save(update_fields=["ended_at", "end", "active_seconds", "last_seen_at"])
-        item.status = {
-            Review.Decision.APPROVE: Item.Status.APPROVED,
-            Review.Decision.REJECT: Item.Status.REJECTED,
-            Review.Decision.ESCALATE: Item.Status.ESCALATED,
-        }[decision]
-        item.decided_at = None if decision == Review.Decision.ESCALATE else now
+        item.status, double_review = _next_status(item, review)
+        item.decided_at = now if item.status in DECIDED else None
         item.lease_holder, item.leased_until = None, None
         item.save(
-            update_fields=["status", "decided_at", "lease_holder", "leased_until", "updated_at"]
+            update_fields=[
+                "status",
+                "decided_at",
+                "lease_holder",
+                "leased_until",
+                "first_reviewer",
+                "updated_at",
+            ]
         )
         audit_log(
             obj=item,
@@ -99,12 +112,76 @@ def item_decide(
             data={
                 **_decision_data(review, lease, labels),
                 "shown": _what_was_shown(item, item_fields),
+                "double_review": double_review,
             },
         )
         transaction.on_commit(
             partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
         )
     return review
+
+
+DECIDED = {Item.Status.APPROVED, Item.Status.REJECTED}
+
+
+def _next_status(item: Item, review: Review) -> tuple[str, dict]:
+    """Where the item goes after this review, and what to audit about double review.
+
+    A share of reviewed items (the queue's double_review_rate) waits for a blind second review
+    by someone else; when the two disagree on the decision or any field, a lead adjudicates.
+    """
+    if review.decision == Review.Decision.ESCALATE:
+        return Item.Status.ESCALATED, {}
+    decided = (
+        Item.Status.APPROVED if review.decision == Review.Decision.APPROVE else Item.Status.REJECTED
+    )
+    if item.first_reviewer_id:
+        return _second_review_done(item, review, decided)
+    if random.random() < item.queue.double_review_rate:
+        item.first_reviewer = review.reviewer
+        return Item.Status.PENDING, {"requested": True}
+    return decided, {}
+
+
+def _second_review_done(item: Item, review: Review, decided: str) -> tuple[str, dict]:
+    first = (
+        item.reviews.filter(reviewer_id=item.first_reviewer_id, second_of__isnull=True)
+        .exclude(pk=review.pk)
+        .order_by("-decided_at")
+        .first()
+    )
+    item.first_reviewer = None
+    if first is None:
+        return decided, {}
+    review.second_of, review.agreement = first, _agreement(first, review)
+    review.save(update_fields=["second_of", "agreement"])
+    disagreed = [name for name, agreed in review.agreement.items() if not agreed]
+    if not disagreed:
+        return decided, {"second_of": first.pk, "agreement": review.agreement}
+    Reason.objects.create(
+        item=item,
+        code="double_review_disagreement",
+        message=f"Two reviewers disagree on {', '.join(disagreed)}: a lead decides.",
+        blocking=True,
+        details={"first_review": first.pk, "second_review": review.pk},
+    )
+    return Item.Status.ESCALATED, {"second_of": first.pk, "agreement": review.agreement}
+
+
+def _agreement(first: Review, second: Review) -> dict[str, bool]:
+    """Per field: did both reviews end at the same value? And did they decide the same?"""
+    finals = [
+        {
+            label.field.name: (
+                label.final_value if label.verdict != Verdict.UNDETERMINABLE else None
+            )
+            for label in review.labels.select_related("field")
+        }
+        for review in (first, second)
+    ]
+    agreement = {name: finals[1].get(name) == value for name, value in finals[0].items()}
+    agreement["decision"] = first.decision == second.decision
+    return agreement
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ QUEUE_KEYS = {
     "description",
     "default_threshold",
     "qa_sample_rate",
+    "double_review_rate",
     "alternative_margin",
     "sla_minutes",
     "lease_minutes",
@@ -31,6 +32,7 @@ POLICY_KEYS = [
     "description",
     "default_threshold",
     "qa_sample_rate",
+    "double_review_rate",
     "alternative_margin",
     "sla_minutes",
     "lease_minutes",
@@ -51,7 +53,7 @@ def queue_spec_errors(spec: Any) -> dict[str, str]:
         errors["slug"] = "is required: letters, digits, - and _"
     if not isinstance(spec.get("name"), str) or not spec.get("name", "").strip():
         errors["name"] = "is required"
-    for key in ("default_threshold", "qa_sample_rate", "alternative_margin"):
+    for key in ("default_threshold", "qa_sample_rate", "double_review_rate", "alternative_margin"):
         value = spec.get(key)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
@@ -94,6 +96,7 @@ def queue_spec_errors(spec: Any) -> dict[str, str]:
 ROUTING_KEYS = [
     "default_threshold",
     "qa_sample_rate",
+    "double_review_rate",
     "alternative_margin",
     "sla_minutes",
     "lease_minutes",
@@ -117,6 +120,7 @@ def queue_apply(*, spec: dict, actor: Actor, reason: str = "") -> tuple[Queue, b
         "description": spec.get("description", ""),
         "default_threshold": spec.get("default_threshold", 0.85),
         "qa_sample_rate": spec.get("qa_sample_rate", 0.02),
+        "double_review_rate": spec.get("double_review_rate", 0.0),
         "alternative_margin": spec.get("alternative_margin", 0.10),
         "sla_minutes": spec.get("sla_minutes", 240),
         "lease_minutes": spec.get("lease_minutes", 10),
