@@ -8,15 +8,18 @@ database (make bench does): it leaves its items behind.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import statistics
 import time
 import uuid
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection
+from django.db import connection, connections
 from django.test import Client
 
 from accountability.audit import Actor
@@ -69,6 +72,13 @@ def payload(n: int, queue: str) -> dict:
     }
 
 
+def _post_batches(authorization: str, bodies: list[str]) -> None:
+    client = Client(HTTP_AUTHORIZATION=authorization)  # in the child process
+    for body in bodies:
+        response = client.post("/api/v1/items/batch", body, content_type="application/json")
+        assert response.status_code == 200, response.content[:300]
+
+
 def dumps(body: dict) -> str:
     return json.dumps(body)
 
@@ -86,9 +96,22 @@ class Command(BaseCommand):
         parser.add_argument("--batches", type=int, default=10, help="Batches to time.")
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--json", default=".bench/ingest.json", help="Where figures go.")
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=2,
+            help="Also time batches from this many server processes at once (as deployed).",
+        )
 
     def handle(
-        self, *args: object, single: int, batches: int, batch_size: int, json: str, **opts: object
+        self,
+        *args: object,
+        single: int,
+        batches: int,
+        batch_size: int,
+        json: str,
+        processes: int,
+        **opts: object,
     ) -> None:
         client, queue = self._setup()
         run = uuid.uuid4().hex[:6]
@@ -127,10 +150,34 @@ class Command(BaseCommand):
             "batches": batches,
             "batch_items_per_s": round(batch_size * batches / sum(batch_seconds), 1),
             "batch_p50_s": round(statistics.median(batch_seconds), 3),
+            "processes": processes,
+            "batch_items_per_s_processes": self._parallel_batches(
+                client, next_payload, processes, batches, batch_size
+            ),
             "document_bytes": 4096,
             "fields_per_item": len(FIELDS),
         }
         self._report(figures, json)
+
+    def _parallel_batches(
+        self,
+        client: Client,
+        next_payload: Callable[[], dict],
+        processes: int,
+        batches: int,
+        batch_size: int,
+    ) -> float:
+        """Items/s with `processes` server processes each posting batches at the same moment:
+        the deployment runs several web processes, and a batch is one process's work."""
+        bodies = [
+            [dumps({"items": [next_payload() for _ in range(batch_size)]}) for _ in range(batches)]
+            for _ in range(processes)
+        ]
+        connections.close_all()  # each forked process opens its own
+        start = time.perf_counter()
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            pool.map(partial(_post_batches, client.defaults["HTTP_AUTHORIZATION"]), bodies)
+        return round(processes * batches * batch_size / (time.perf_counter() - start), 1)
 
     def _setup(self) -> tuple[Client, str]:
         User = get_user_model()
@@ -164,8 +211,12 @@ class Command(BaseCommand):
             f"   p95 {f['single_p95_ms']:>7.2f} ms   ({f['single_items_per_s']} items/s, 1 client)"
         )
         self.stdout.write(
-            f"  batch of {figures['batch_size']:<4}    {figures['batch_items_per_s']:>9.1f} items/s"
-            f"   (p50 {figures['batch_p50_s']} s per batch)"
+            f"  batch of {f['batch_size']:<4}    {f['batch_items_per_s']:>9.1f} items/s"
+            f"   (p50 {f['batch_p50_s']} s per batch, 1 process)"
+        )
+        self.stdout.write(
+            f"  batches of {f['batch_size']} from {f['processes']} processes at once "
+            f"{f['batch_items_per_s_processes']:>9.1f} items/s"
         )
         out = Path(path)
         out.parent.mkdir(parents=True, exist_ok=True)
