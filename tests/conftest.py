@@ -102,3 +102,44 @@ def _allow_flushing_the_audit_trail(django_db_setup, django_db_blocker):
             name = connection.ops.quote_name(connection.settings_dict["NAME"])
             cursor.execute(f"ALTER DATABASE {name} SET accountability.allow_audit_truncate = 'on'")
         connection.close()  # new connections pick the setting up
+
+
+def tamper(sql: str, params: list | None = None) -> None:
+    """Change the database behind the application's back, as someone with database access
+    could: on PostgreSQL with triggers switched off (session_replication_role needs a superuser,
+    which the tests connect as)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if ON_POSTGRES:
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql, params or [])
+        if ON_POSTGRES:
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def run_concurrently(work, arguments: list[tuple], *, timeout: float = 300) -> list[BaseException]:  # noqa: ANN001
+    """Run work(*args) for each args in its own thread with its own database connection, all
+    released at once; return what they raised."""
+    import threading
+
+    from django.db import connection
+
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(arguments))
+
+    def run(*args: object) -> None:
+        try:
+            start.wait()
+            work(*args)
+        except BaseException as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=args) for args in arguments]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return errors

@@ -27,9 +27,8 @@ QUEUE_KEYS = {
     "reviewers",
     "leads",
 }
-POLICY_KEYS = [
-    "name",
-    "description",
+# What decides routing: a change to any of these is a new policy version.
+ROUTING_KEYS = [
     "default_threshold",
     "qa_sample_rate",
     "double_review_rate",
@@ -39,6 +38,8 @@ POLICY_KEYS = [
     "blind_review",
     "field_schema",
 ]
+# What queue_apply audits: the routing policy and how the queue is named.
+POLICY_KEYS = ["name", "description", *ROUTING_KEYS]
 
 
 def queue_spec_errors(spec: Any) -> dict[str, str]:
@@ -90,19 +91,6 @@ def queue_spec_errors(spec: Any) -> dict[str, str]:
             if username not in known:
                 errors[f"{key}[{index}]"] = f"no user named {username!r}"
     return errors
-
-
-# What decides routing: a change to any of these is a new policy version.
-ROUTING_KEYS = [
-    "default_threshold",
-    "qa_sample_rate",
-    "double_review_rate",
-    "alternative_margin",
-    "sla_minutes",
-    "lease_minutes",
-    "blind_review",
-    "field_schema",
-]
 
 
 def queue_apply(*, spec: dict, actor: Actor, reason: str = "") -> tuple[Queue, bool]:

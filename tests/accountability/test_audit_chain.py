@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from io import StringIO
 
 import pytest
@@ -14,7 +13,7 @@ from accountability.models import AuditEvent, AuditHead
 from agents.payload import parse_item
 from review import services
 from review.services import FieldVerdictIn
-from tests.conftest import ON_POSTGRES, postgres_only
+from tests.conftest import postgres_only, run_concurrently, tamper
 from tests.factories import AgentFactory, QueueFactory, UserFactory, ingest, item_payload
 
 pytestmark = pytest.mark.django_db
@@ -36,16 +35,6 @@ def _history(agent, queue, reviewer) -> None:  # noqa: ANN001
     )
 
 
-def _behind_the_back(sql: str, params: list | None = None) -> None:
-    """What someone with database access could do: on PostgreSQL, with triggers switched off."""
-    with connection.cursor() as cursor:
-        if ON_POSTGRES:
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(sql, params or [])
-        if ON_POSTGRES:
-            cursor.execute("SET session_replication_role = DEFAULT")
-
-
 def _verify() -> str:
     out = StringIO()
     call_command("verify_audit", "--no-stored", stdout=out)
@@ -65,7 +54,7 @@ def test_the_chain_of_real_work_verifies(agent, queue, reviewer):
 def test_an_altered_event_is_found(agent, queue, reviewer):
     _history(agent, queue, reviewer)
     target = AuditEvent.objects.get(action="review.decision.recorded")
-    _behind_the_back(
+    tamper(
         "UPDATE accountability_auditevent SET actor_label = %s WHERE id = %s",
         ["mallory", target.pk],
     )
@@ -75,16 +64,16 @@ def test_an_altered_event_is_found(agent, queue, reviewer):
 
 def test_a_deleted_event_is_found(agent, queue, reviewer):
     _history(agent, queue, reviewer)
-    _behind_the_back("DELETE FROM accountability_auditevent WHERE seq = 2")
+    tamper("DELETE FROM accountability_auditevent WHERE seq = 2")
     with pytest.raises(CommandError, match="event 2 is missing"):
         _verify()
 
 
 def test_reordered_events_are_found(agent, queue, reviewer):
     _history(agent, queue, reviewer)
-    _behind_the_back("UPDATE accountability_auditevent SET seq = seq + 1000 WHERE seq IN (2, 3)")
-    _behind_the_back("UPDATE accountability_auditevent SET seq = 2 WHERE seq = 1003")
-    _behind_the_back("UPDATE accountability_auditevent SET seq = 3 WHERE seq = 1002")
+    tamper("UPDATE accountability_auditevent SET seq = seq + 1000 WHERE seq IN (2, 3)")
+    tamper("UPDATE accountability_auditevent SET seq = 2 WHERE seq = 1003")
+    tamper("UPDATE accountability_auditevent SET seq = 3 WHERE seq = 1002")
     assert not chain_verify().ok
     with pytest.raises(CommandError, match="does not link"):
         _verify()
@@ -97,10 +86,8 @@ def test_cutting_off_the_newest_events_is_found_by_a_checkpoint(agent, queue, re
     last = AuditHead.objects.get().seq
     # A careful intruder also rewinds the head, so the chain alone looks whole.
     previous = AuditEvent.objects.get(seq=last - 1)
-    _behind_the_back("DELETE FROM accountability_auditevent WHERE seq = %s", [last])
-    _behind_the_back(
-        "UPDATE accountability_audithead SET seq = %s, hash = %s", [last - 1, previous.hash]
-    )
+    tamper("DELETE FROM accountability_auditevent WHERE seq = %s", [last])
+    tamper("UPDATE accountability_audithead SET seq = %s, hash = %s", [last - 1, previous.hash])
     assert "audit chain intact" in _verify()
     with pytest.raises(CommandError, match="the newest were removed"):
         call_command(
@@ -154,37 +141,24 @@ def test_concurrent_writers_never_fork_the_chain():
     reviewers = [UserFactory(username=f"r{n}") for n in range(4)]
     queue = QueueFactory(slug="claims", reviewers=reviewers)
     agents = [AgentFactory(queues=[queue]) for _ in range(4)]
-    errors: list[BaseException] = []
 
     def ingest_many(agent, reviewer) -> None:  # noqa: ANN001
-        try:
-            for n in range(15):
-                payload = item_payload(external_id=f"{agent.slug}-{n}")
-                payload["fields"][0]["confidence"] = 0.4
-                services.items_ingest(agent=agent, payloads=[parse_item(payload)[0]])
-                lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
-                if lease:
-                    services.item_decide(
-                        item_id=lease.item_id,
-                        reviewer=reviewer,
-                        lease_token=lease.token,
-                        decision="reject",
-                        fields=[],
-                        reason="concurrency test",
-                    )
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for n in range(15):
+            payload = item_payload(external_id=f"{agent.slug}-{n}")
+            payload["fields"][0]["confidence"] = 0.4
+            services.items_ingest(agent=agent, payloads=[parse_item(payload)[0]])
+            lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
+            if lease:
+                services.item_decide(
+                    item_id=lease.item_id,
+                    reviewer=reviewer,
+                    lease_token=lease.token,
+                    decision="reject",
+                    fields=[],
+                    reason="concurrency test",
+                )
 
-    threads = [
-        threading.Thread(target=ingest_many, args=pair)
-        for pair in zip(agents, reviewers, strict=True)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    errors = run_concurrently(ingest_many, list(zip(agents, reviewers, strict=True)), timeout=120)
     assert errors == []
     verdict = chain_verify()
     assert verdict.ok, verdict.problem

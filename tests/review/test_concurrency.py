@@ -6,12 +6,11 @@ import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from agents.payload import parse_item
 from review import services
 from review.models import Item, Lease
-from tests.conftest import postgres_only
+from tests.conftest import postgres_only, run_concurrently
 from tests.factories import AgentFactory, QueueFactory, UserFactory, item_payload
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
@@ -34,34 +33,22 @@ def test_twenty_reviewers_claim_two_thousand_items_each_exactly_once():
     queue = QueueFactory(slug="claims", reviewers=reviewers)
     _waiting_items(AgentFactory(queues=[queue]), ITEMS)
     claimed: list[int] = []
-    errors: list[BaseException] = []
     lock = threading.Lock()
-    start = threading.Barrier(REVIEWERS)
 
     def work(reviewer) -> None:  # noqa: ANN001
-        try:
-            start.wait()
-            while (lease := services.lease_claim_next(queue=queue, reviewer=reviewer)) is not None:
-                with lock:
-                    claimed.append(lease.item_id)
-                services.item_decide(
-                    item_id=lease.item_id,
-                    reviewer=reviewer,
-                    lease_token=lease.token,
-                    decision="reject",
-                    fields=[],
-                    reason="concurrency test",
-                )
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        while (lease := services.lease_claim_next(queue=queue, reviewer=reviewer)) is not None:
+            with lock:
+                claimed.append(lease.item_id)
+            services.item_decide(
+                item_id=lease.item_id,
+                reviewer=reviewer,
+                lease_token=lease.token,
+                decision="reject",
+                fields=[],
+                reason="concurrency test",
+            )
 
-    threads = [threading.Thread(target=work, args=(r,)) for r in reviewers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    errors = run_concurrently(work, [(r,) for r in reviewers])
 
     assert errors == []
     counts = Counter(claimed)

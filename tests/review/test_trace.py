@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 from django.urls import reverse
 
 from accountability.models import AuditEvent
 from review import services
 from review.services import FieldVerdictIn
-from tests.conftest import ON_POSTGRES
+from tests.conftest import tamper
 from tests.factories import UserFactory, ingest
 
 pytestmark = pytest.mark.django_db
@@ -77,14 +76,7 @@ def test_the_json_download_carries_hashes_and_is_itself_audited(client, decided,
 
 def test_a_tampered_event_is_marked_on_the_trace(client, decided, lead):
     event = AuditEvent.objects.get(action="review.decision.recorded")
-    with connection.cursor() as cursor:
-        if ON_POSTGRES:
-            cursor.execute("SET session_replication_role = replica")
-        cursor.execute(
-            "UPDATE accountability_auditevent SET actor_label = 'mallory' WHERE id = %s", [event.pk]
-        )
-        if ON_POSTGRES:
-            cursor.execute("SET session_replication_role = DEFAULT")
+    tamper("UPDATE accountability_auditevent SET actor_label = 'mallory' WHERE id = %s", [event.pk])
     client.force_login(lead)
     page = client.get(reverse("review:item-trace", args=[decided.pk])).content.decode()
     assert "Audit chain check FAILED" in page
