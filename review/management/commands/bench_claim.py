@@ -1,0 +1,239 @@
+"""Claim-next at scale: a million waiting items, many reviewers at once, no item claimed twice.
+
+    manage.py bench_claim --waiting 1000000 --reviewers 20 --cycles 100   (PostgreSQL only)
+
+Loads `--waiting` items awaiting review with COPY (two fields each; priorities and due times
+spread like a real backlog), then runs two rounds of reviewer processes, each a separate Django
+process with its own database connection calling the reviewer API through the full stack
+(in-process test client: middleware, session auth, DRF, services):
+
+1. `--reviewers` processes claim and approve `--cycles` items each, spending about `--think`
+   seconds between items as people do (20 busy loops would only measure 2 cores shared 20
+   ways); the claim's latency is recorded on its own (p50/p95).
+2. 4 processes claim and approve as fast as they can for `--seconds`: cycles per second.
+
+Afterwards it counts double claims: items with more than one review or more than one lease.
+Meant for a throwaway database (`make bench`); a second run reuses the loaded items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import multiprocessing
+import random
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, connections, transaction
+from django.db.models import Count
+from django.test import Client
+from django.utils import timezone
+
+from agents.models import Agent
+from review.bench_data import copy_rows, next_ids, reset_sequences
+from review.models import Item, ItemField, Lease, Queue, Review
+
+User = get_user_model()
+SLUG = "bench-claim"
+FIELDS = ("amount", "reference")
+
+
+class Command(BaseCommand):
+    help = "Time claim-next with a million waiting items and concurrent reviewers."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--waiting", type=int, default=1_000_000)
+        parser.add_argument("--reviewers", type=int, default=20)
+        parser.add_argument("--cycles", type=int, default=30, help="per reviewer, round 1")
+        parser.add_argument(
+            "--think",
+            type=float,
+            default=1.0,
+            help="round 1: mean seconds a reviewer spends between a claim and the next",
+        )
+        parser.add_argument("--seconds", type=float, default=10, help="round 2 duration")
+        parser.add_argument("--json", type=Path)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if connection.vendor != "postgresql":
+            raise CommandError("bench_claim needs PostgreSQL (set DATABASE_URL)")
+        queue = Queue.objects.filter(slug=SLUG).first()
+        if queue is None:
+            started = time.perf_counter()
+            queue = _load(options["waiting"], options["reviewers"])
+            self.stdout.write(f"loaded {options['waiting']:,} items in "
+                              f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        waiting = Item.objects.filter(queue=queue, status=Item.Status.PENDING).count()
+        connections.close_all()  # the children open their own
+        claims = _round(
+            options["reviewers"], cycles=options["cycles"], seconds=None, think=options["think"]
+        )
+        cycles = _round(4, cycles=None, seconds=options["seconds"], think=0)
+        figures = {
+            "waiting": waiting,
+            "reviewers": options["reviewers"],
+            "think_seconds": options["think"],
+            "claim_p50_ms": _ms(statistics.median(claims["claim"])),
+            "claim_p95_ms": _ms(_p95(claims["claim"])),
+            "claims": len(claims["claim"]),
+            "cycle_reviewers": 4,
+            "cycles_per_second": round(len(cycles["cycle"]) / options["seconds"], 1),
+            "cycle_p50_ms": _ms(statistics.median(cycles["cycle"])),
+            "double_claims": _double_claims(queue),
+        }
+        self._print(figures)
+        if options["json"]:
+            options["json"].parent.mkdir(parents=True, exist_ok=True)
+            options["json"].write_text(json.dumps(figures, indent=2))
+
+    def _print(self, f: dict[str, Any]) -> None:
+        self.stdout.write(
+            f"\nclaim-next with {f['waiting']:,} waiting, {f['reviewers']} reviewers at once "
+            f"(~{f['think_seconds']} s between items): "
+            f"p50 {f['claim_p50_ms']} ms, p95 {f['claim_p95_ms']} ms ({f['claims']} claims)\n"
+            f"claim + approve with {f['cycle_reviewers']} reviewers: {f['cycles_per_second']} "
+            f"cycles/s (p50 {f['cycle_p50_ms']} ms per cycle)\n"
+            f"double claims: {f['double_claims']}"
+        )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def _round(
+    processes: int, *, cycles: int | None, seconds: float | None, think: float
+) -> dict[str, list]:
+    """Run `processes` reviewers at once; each returns its timings."""
+    ctx = multiprocessing.get_context("fork")
+    start_at = time.time() + 1.0  # everyone starts together, after their setup
+    with ctx.Pool(processes) as pool:
+        results = pool.starmap(
+            _reviewer, [(n, cycles, seconds, think, start_at) for n in range(processes)]
+        )
+    merged: dict[str, list] = {"claim": [], "cycle": []}
+    for result in results:
+        for key, values in result.items():
+            merged[key] += values
+    return merged
+
+
+def _reviewer(
+    n: int, cycles: int | None, seconds: float | None, think: float, start_at: float
+) -> dict:
+    connections.close_all()
+    rng = random.Random(n)
+    client = Client()
+    client.force_login(User.objects.get(username=f"{SLUG}-reviewer-{n}"))
+    time.sleep(max(0.0, start_at - time.time()))
+    claims, whole = [], []
+    deadline = time.perf_counter() + (seconds or 0)
+    done = 0
+    while (cycles is not None and done < cycles) or (seconds and time.perf_counter() < deadline):
+        started = time.perf_counter()
+        response = client.post(f"/api/v1/queues/{SLUG}/claim")
+        claimed = time.perf_counter()
+        assert response.status_code == 200, response.status_code
+        lease = response.json()
+        decision = client.post(
+            f"/api/v1/items/{lease['item']['id']}/decision",
+            {
+                "lease": lease["token"],
+                "decision": "approve",
+                "fields": [{"name": name, "verdict": "correct"} for name in FIELDS],
+            },
+            content_type="application/json",
+        )
+        assert decision.status_code == 200, decision.content[:300]
+        claims.append(claimed - started)
+        whole.append(time.perf_counter() - started)
+        done += 1
+        if think:  # looking at the item: 20 people at work, not 20 busy loops on 2 cores
+            time.sleep(rng.uniform(0.5, 1.5) * think)
+    connections.close_all()
+    return {"claim": claims, "cycle": whole}
+
+
+def _double_claims(queue: Queue) -> int:
+    reviewed_twice = (
+        Review.objects.filter(item__queue=queue)
+        .values("item")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    leased_twice = (
+        Lease.objects.filter(item__queue=queue)
+        .values("item")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    return reviewed_twice + leased_twice
+
+
+def _load(waiting: int, reviewers: int) -> Queue:
+    people = [User.objects.get_or_create(username=f"{SLUG}-reviewer-{n}")[0] for n in range(20)]
+    people += [User.objects.get_or_create(username=f"{SLUG}-reviewer-{n}")[0]
+               for n in range(20, max(20, reviewers))]  # fmt: skip
+    queue = Queue.objects.create(
+        slug=SLUG,
+        name="Claim benchmark",
+        field_schema=[{"name": f, "type": "string"} for f in FIELDS],
+        sla_minutes=24 * 60,
+        qa_sample_rate=0,
+        double_review_rate=0,
+    )
+    queue.reviewers.add(*people)
+    agent = Agent.objects.create(slug=SLUG, name="Claim benchmark", owner=people[0])
+    agent.queues.add(queue)
+    rng, now = random.Random(11), timezone.now()
+    ids = next_ids(Item, ItemField)
+    with transaction.atomic():
+        items, fields = [], []
+        for n in range(waiting):
+            created = now - dt.timedelta(seconds=rng.random() * 20 * 3600)
+            items.append(
+                {
+                    "id": ids[Item] + n,
+                    "queue_id": queue.pk,
+                    "agent_id": agent.pk,
+                    "agent_version": "v1",
+                    "external_id": f"claim-{n}",
+                    "payload_sha256": "0" * 64,
+                    "policy_version": 1,
+                    "status": Item.Status.PENDING,
+                    "is_qa_sample": False,
+                    "priority": rng.randint(0, 100),
+                    "due_at": created + dt.timedelta(minutes=queue.sla_minutes),
+                    "metadata": "{}",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            for position, name in enumerate(FIELDS):
+                fields.append({"id": ids[ItemField] + 2 * n + position, "item_id": ids[Item] + n,
+                               "position": position, "name": name, "value": json.dumps("x"),
+                               "confidence": 0.5, "evidence": "[]", "alternatives": "[]",
+                               "rationale": "", "final_value": None, "verdict": ""})  # fmt: skip
+            if len(items) >= 50_000:
+                copy_rows(Item, items)
+                copy_rows(ItemField, fields)
+                items, fields = [], []
+        copy_rows(Item, items)
+        copy_rows(ItemField, fields)
+        reset_sequences(Item, ItemField)
+    return queue
