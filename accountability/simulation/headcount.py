@@ -1,0 +1,212 @@
+"""Headcount benchmark: how many reviewers two routings need at production volume.
+
+Pure (numpy and the pure models, no database), so 10,000 items a day for 8 weeks takes
+seconds. The very same outputs go through both routings:
+
+- fixed: auto-accept an item when every field's own confidence is at least 0.9;
+- calibrated: starts cautious (every threshold 0.99, as a new queue in the simulation does);
+  each Monday, every field gets a calibrator fitted on the labels people gave so far
+  (agents.calibration.fitting, choosing its method as the app does) and the threshold advice's
+  threshold (review.services.thresholds.field_advice: the lowest threshold whose 95 % upper
+  bound on the labeled error rate is within the target; fields without advice keep theirs).
+  As in the app's routing, a field clears when both its own and its calibrated confidence
+  reach the threshold (check_confidence and check_calibration).
+
+Both send the same share of what they would auto-accept to QA. A reviewed item costs lognormal
+handle time plus 20 s per correction; reviewers miss a share of wrong values, which then enter
+the labels as right, as they would in production. FTE = active hours / FTE hours per week.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.conf import settings
+
+from accountability.simulation.agents import AgentModel
+from agents.calibration import fitting
+from review.models import Queue
+from review.services.thresholds import field_advice
+
+SECONDS_PER_CORRECTION = 20.0
+HANDLE_SPREAD = 0.45  # sigma of the lognormal handle time, as ReviewerModel's default
+
+
+@dataclass(frozen=True)
+class BenchLane:
+    name: str
+    model: AgentModel
+    fields: tuple[str, ...]
+    review_seconds: float  # median handle time of one item
+
+
+@dataclass
+class WeekFigures:
+    week: int
+    items: int = 0
+    auto: int = 0
+    escaped: int = 0  # auto-accepted items with a wrong field
+    reviewed: int = 0
+    active_seconds: float = 0.0
+
+    @property
+    def automation_rate(self) -> float:
+        return self.auto / self.items if self.items else 0.0
+
+    @property
+    def escaped_rate(self) -> float | None:
+        return self.escaped / self.auto if self.auto else None
+
+    @property
+    def fte(self) -> float:
+        return self.active_seconds / 3600 / settings.FTE_PRODUCTIVE_HOURS_PER_WEEK
+
+    def as_dict(self) -> dict:
+        return {
+            "week": self.week,
+            "items": self.items,
+            "auto_accepted": self.auto,
+            "escaped": self.escaped,
+            "reviewed": self.reviewed,
+            "automation_rate": round(self.automation_rate, 4),
+            "escaped_rate": None if self.escaped_rate is None else round(self.escaped_rate, 4),
+            "active_hours": round(self.active_seconds / 3600, 1),
+            "fte": round(self.fte, 2),
+        }
+
+
+@dataclass
+class Learner:
+    """One lane's calibrators and thresholds under calibrated routing, and the labels they
+    learn from."""
+
+    fields: tuple[str, ...]
+    thresholds: np.ndarray
+    confidences: list[list[np.ndarray]] = field(default_factory=list)  # per field, per week
+    rights: list[list[np.ndarray]] = field(default_factory=list)
+    calibrators: list[tuple[str, dict] | None] = field(default_factory=list)
+
+    @classmethod
+    def starting_at(cls, fields: tuple[str, ...], threshold: float) -> Learner:
+        n = len(fields)
+        return cls(
+            fields, np.full(n, threshold), [[] for _ in fields], [[] for _ in fields], [None] * n
+        )
+
+    def clears(self, confidence: np.ndarray) -> np.ndarray:
+        """Per item and field: its own and its calibrated confidence reach the threshold."""
+        scored = confidence.astype(float)
+        for j, calibrator in enumerate(self.calibrators):
+            if calibrator:
+                scored[:, j] = fitting.apply(*calibrator, confidence[:, j])
+        return (confidence >= self.thresholds) & (scored >= self.thresholds)
+
+    def learn(self, confidence: np.ndarray, right: np.ndarray) -> None:
+        for j in range(len(self.fields)):
+            self.confidences[j].append(confidence[:, j])
+            self.rights[j].append(right[:, j])
+
+    def refit(self, target: float) -> None:
+        """Monday: new calibrators from every label so far, then the advice on their scores."""
+        names, scores, wrong = [], [], []
+        for j, name in enumerate(self.fields):
+            c = np.concatenate(self.confidences[j])
+            y = np.concatenate(self.rights[j])
+            method = fitting.choose_method(len(y), int(y.sum()))
+            if method:
+                self.calibrators[j] = (method, fitting.fit_parameters(method, c, y))
+            scores.append(fitting.apply(*self.calibrators[j], c) if self.calibrators[j] else c)
+            names.append(np.full(len(c), name, dtype=object))
+            wrong.append(~y)
+        labeled = _Labeled(np.concatenate(names), np.concatenate(scores), np.concatenate(wrong))
+        # The advice reads the current thresholds from a queue: an unsaved one carries them.
+        queue = Queue(
+            field_schema=[
+                {"name": name, "type": "number", "threshold": float(self.thresholds[j])}
+                for j, name in enumerate(self.fields)
+            ]
+        )
+        history = _History(queue, labeled)
+        for j, name in enumerate(self.fields):
+            advised = field_advice(history, name, target).advised
+            if advised is not None:
+                self.thresholds[j] = advised
+
+
+@dataclass(frozen=True)
+class Bench:
+    items_per_day: int = 10_000
+    weeks: int = 8
+    fixed_threshold: float = 0.9
+    calibrated_start: float = 0.99
+    target: float = 0.01  # per field, as a queue's target_error_rate
+    qa_rate: float = 0.02
+    miss_rate: float = 0.03
+    seed: int = 1
+
+    def run(self, lanes: list[BenchLane]) -> dict[str, list[WeekFigures]]:
+        generator = np.random.default_rng(self.seed)
+        fixed = [WeekFigures(week + 1) for week in range(self.weeks)]
+        calibrated = [WeekFigures(week + 1) for week in range(self.weeks)]
+        start = self.calibrated_start
+        learners = {lane.name: Learner.starting_at(lane.fields, start) for lane in lanes}
+        per_lane = self.items_per_day * 7 // len(lanes)
+        for week in range(self.weeks):
+            for lane in lanes:
+                confidence, correct = lane.model.sample(lane.fields, per_lane, generator)
+                draws = _Draws(
+                    qa=generator.random(per_lane) < self.qa_rate,
+                    handle=lane.review_seconds * generator.lognormal(0, HANDLE_SPREAD, per_lane),
+                    missed=generator.random(correct.shape) < self.miss_rate,
+                )
+                self._route(fixed[week], confidence >= self.fixed_threshold, correct, draws)
+                learner = learners[lane.name]
+                reviewed = self._route(calibrated[week], learner.clears(confidence), correct, draws)
+                # What people label: right, or wrong and caught (a miss is labeled right).
+                learner.learn(confidence[reviewed], (correct | draws.missed)[reviewed])
+            for learner in learners.values():
+                learner.refit(self.target)
+        return {"fixed": fixed, "calibrated": calibrated}
+
+    def _route(
+        self, figures: WeekFigures, clears: np.ndarray, correct: np.ndarray, draws: _Draws
+    ) -> np.ndarray:
+        """Count one lane's week under one routing; return which items people reviewed."""
+        candidate = clears.all(axis=1)
+        auto = candidate & ~draws.qa
+        reviewed = ~auto
+        caught = (~correct & ~draws.missed)[reviewed].sum()
+        figures.items += len(auto)
+        figures.auto += int(auto.sum())
+        figures.escaped += int((auto & ~correct.all(axis=1)).sum())
+        figures.reviewed += int(reviewed.sum())
+        figures.active_seconds += float(
+            draws.handle[reviewed].sum() + SECONDS_PER_CORRECTION * caught
+        )
+        return reviewed
+
+
+@dataclass(frozen=True)
+class _Draws:
+    """Chance that is the same under both routings: QA draws, handle times, reviewer misses."""
+
+    qa: np.ndarray
+    handle: np.ndarray
+    missed: np.ndarray
+
+
+# What field_advice reads of a queue's history: the labeled rows' field names, scores and
+# whether each was wrong, and the queue's current thresholds. The benchmark has no database
+# history, so it hands over just that.
+@dataclass(frozen=True)
+class _Labeled:
+    name: np.ndarray
+    score: np.ndarray
+    wrong: np.ndarray
+
+
+@dataclass(frozen=True)
+class _History:
+    queue: Queue
+    labeled: _Labeled

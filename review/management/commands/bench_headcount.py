@@ -1,0 +1,101 @@
+"""manage.py bench_headcount: reviewers needed under a fixed 0.9 threshold on the agents' own
+confidence against calibrated routing with threshold advice, at production volume.
+
+Runs the pure models only (accountability.simulation.headcount): no database is touched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from accountability import demo
+from accountability.simulation.agents import Profile
+from accountability.simulation.headcount import Bench, BenchLane, WeekFigures
+from accountability.simulation.setup import FIELD_ACCURACY, agent_model
+
+
+class Command(BaseCommand):
+    help = "Compare the headcount of fixed-threshold and calibrated routing (no database)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--items-per-day", type=int, default=10_000)
+        parser.add_argument("--weeks", type=int, default=8)
+        parser.add_argument("--seed", type=int, default=1)
+        parser.add_argument(
+            "--profiles",
+            default=",".join(Profile),
+            help="Comma-separated agent profiles to compare under (default: all).",
+        )
+        parser.add_argument("--json", dest="json_path", help="Also write the figures here.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        profiles = [p.strip() for p in options["profiles"].split(",") if p.strip()]
+        if unknown := set(profiles) - set(Profile):
+            raise CommandError(f"--profiles: unknown {', '.join(sorted(unknown))}")
+        if options["items_per_day"] < 7 or options["weeks"] < 1:
+            raise CommandError("--items-per-day must be 7 or more and --weeks 1 or more")
+        bench = Bench(
+            items_per_day=options["items_per_day"], weeks=options["weeks"], seed=options["seed"]
+        )
+        everything: dict[str, Any] = {"bench": bench.__dict__, "profiles": {}}
+        for profile in profiles:
+            started = time.perf_counter()
+            figures = bench.run(lanes(Profile(profile)))
+            seconds = time.perf_counter() - started
+            self.print_profile(profile, bench, figures, seconds)
+            everything["profiles"][profile] = {
+                name: [week.as_dict() for week in weeks] for name, weeks in figures.items()
+            }
+        if options["json_path"]:
+            Path(options["json_path"]).write_text(json.dumps(everything, indent=2))
+
+    def print_profile(
+        self, profile: str, bench: Bench, figures: dict[str, list[WeekFigures]], seconds: float
+    ) -> None:
+        self.stdout.write(
+            f"\n{profile} agents, {bench.items_per_day:,} items/day "
+            f"({len(demo.AGENTS)} agents), {bench.weeks} weeks, seed {bench.seed} "
+            f"- {seconds:.1f} s"
+        )
+        self.stdout.write(
+            f"{'':>4} | {'fixed threshold ' + str(bench.fixed_threshold):^26} | "
+            f"{'calibrated + advice (' + format(bench.target, '.0%') + '/field)':^26}"
+        )
+        self.stdout.write(
+            f"{'week':>4} | {'auto':>7} {'escaped':>8} {'FTE':>8} | "
+            f"{'auto':>7} {'escaped':>8} {'FTE':>8}"
+        )
+        for fixed, calibrated in zip(figures["fixed"], figures["calibrated"], strict=True):
+            self.stdout.write(f"{fixed.week:>4} | {_cells(fixed)} | {_cells(calibrated)}")
+        last = slice(-4, None)
+        self.stdout.write(
+            f"mean FTE of the last 4 weeks: fixed {_mean_fte(figures['fixed'][last]):.1f}, "
+            f"calibrated {_mean_fte(figures['calibrated'][last]):.1f}"
+        )
+
+
+def lanes(profile: Profile) -> list[BenchLane]:
+    """The demo's three agents, all of one profile, sharing the volume."""
+    return [
+        BenchLane(
+            spec.slug,
+            agent_model(spec.slug, profile),
+            tuple(FIELD_ACCURACY[spec.slug]),
+            spec.review_seconds,
+        )
+        for spec in demo.AGENTS
+    ]
+
+
+def _cells(week: WeekFigures) -> str:
+    escaped = "-" if week.escaped_rate is None else f"{week.escaped_rate:.2%}"
+    return f"{week.automation_rate:>7.1%} {escaped:>8} {week.fte:>8.1f}"
+
+
+def _mean_fte(weeks: list[WeekFigures]) -> float:
+    return sum(week.fte for week in weeks) / len(weeks)
