@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 # builds its own test database. PYTEST_ARGS="-n 4 --dist loadfile" is there for bigger machines.
 PYTEST_ARGS ?=
 
-.PHONY: venv demo test lint fmt check worker bench
+.PHONY: venv demo test lint fmt check worker prod bench bench-headcount
 
 venv: $(VENV)/.installed
 
@@ -53,6 +53,18 @@ worker: venv
 	@test -n "$$REDIS_URL" || { echo "make worker needs REDIS_URL, e.g. redis://127.0.0.1:6379/0" >&2; exit 2; }
 	$(BIN)/celery -A accountability worker --loglevel=INFO
 
+# The production shape on one machine (README "Deployment"): the Procfile's uvicorn with
+# WEB_CONCURRENCY workers, a Celery worker and beat, run by honcho on PostgreSQL and Redis.
+# Settings come from the environment, the one migrate saw too: honcho's .env is not read.
+prod: venv
+	@test -n "$$DATABASE_URL" || { echo "make prod needs DATABASE_URL, e.g. postgres://postgres@127.0.0.1:5432/accountability" >&2; exit 2; }
+	@test -n "$$REDIS_URL" || { echo "make prod needs REDIS_URL, e.g. redis://127.0.0.1:6379/0" >&2; exit 2; }
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	@# The deployment checks are shown (the README says which settings clear them), not enforced.
+	$(BIN)/python manage.py check --deploy --fail-level CRITICAL
+	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start --env /dev/null --port "$${PORT:-8000}"
+
 # Ingest latency and throughput, the server time of one reviewed item, and processing and
 # reviewing a 20-page PDF, on a throwaway PostgreSQL database and media directory (both removed
 # afterwards). Prints tables; ingest figures go to .bench/ingest.json.
@@ -66,3 +78,10 @@ bench: venv
 		$(BIN)/python manage.py bench_documents; \
 		status=$$?; psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE "$(BENCH_DB)" WITH (FORCE)'; \
 		rm -rf "$$MEDIA_ROOT"; exit $$status
+
+# Reviewers needed at 10,000 items/day for 8 weeks: a fixed 0.9 threshold on the agents' own
+# confidence against calibrated routing with threshold advice, for honest, overconfident and
+# uninformative agents. Pure models, no database; figures also go to .bench/headcount.json.
+bench-headcount: venv
+	mkdir -p .bench
+	SECRET_KEY=bench-only $(BIN)/python manage.py bench_headcount --json .bench/headcount.json

@@ -34,6 +34,13 @@ ANCHOR = dt.date(2026, 11, 2)
 # Share of the waiting items the seeded reviewers decide, so the queues have some history but
 # plenty is left for people trying the demo.
 DECIDED_SHARE = 0.4
+# Before today's items, seed_demo simulates this many weeks of operation (accountability.
+# simulation): agents sending, the demo reviewers deciding on their shifts, the lead tuning
+# thresholds each Monday, so the dashboards have weeks of history. Their external ids count
+# from HISTORY_FIRST_INDEX, clear of today's items (claim-000001...).
+HISTORY_WEEKS = 8
+HISTORY_ITEMS_PER_DAY = 50
+HISTORY_FIRST_INDEX = 100_001
 
 
 @dataclass(frozen=True)
@@ -292,7 +299,7 @@ def _address(rng: random.Random, country: str, street: str, city: str, postcode:
     return f"{number} {street}, {city} {postcode} {rng.randint(1, 9)}{letters}"
 
 
-def claim_document(rng: random.Random, index: int) -> Draft:
+def claim_document(rng: random.Random, index: int, anchor: dt.date = ANCHOR) -> Draft:
     country = rng.choice(list(CLAIM_PLACES))
     currency, phone_format, cities, streets = CLAIM_PLACES[country]
     city, postcode = rng.choice(cities)
@@ -301,7 +308,7 @@ def claim_document(rng: random.Random, index: int) -> Draft:
     type_line, story = rng.choice(stories)
     claimant, other = _name(rng), _name(rng)
     policy = f"POL-{rng.randint(0, 9_999_999):07d}"
-    loss = ANCHOR - _days(rng, 3, 120)
+    loss = anchor - _days(rng, 3, 120)
     reported = loss + _days(rng, 1, 14)
     story = story.format(
         road=f"{rng.choice(streets)}, {city}",
@@ -489,11 +496,11 @@ CURRENCY_SLIPS = {"EUR": ("€", "EURO", "Euro"), "GBP": ("£", "UKP", "Sterling
                   "USD": ("$", "US$", "Dollar")}  # fmt: skip
 
 
-def invoice_document(rng: random.Random, index: int) -> Draft:
+def invoice_document(rng: random.Random, index: int, anchor: dt.date = ANCHOR) -> Draft:
     supplier = rng.choice(SUPPLIERS)
     number = supplier.number.format(rng.randint(1, 99_999))
     po = f"PO-{rng.randint(40000, 49999)}"
-    issued = ANCHOR - _days(rng, 1, 60)
+    issued = anchor - _days(rng, 1, 60)
     delivered = issued - _days(rng, 1, 10) if rng.random() < 0.5 else None
     due = issued + dt.timedelta(days=rng.choice((14, 30, 30, 45, 60)))
     catalogue = CATALOGUES[supplier.catalogue]
@@ -692,7 +699,7 @@ DISPOSITIONS = (
 ATTENDINGS = ("Samuel Okafor", "Emily Chen", "Rafael Ortiz", "Hannah Whitfield", "Grace Mensah")
 
 
-def medical_document(rng: random.Random, index: int) -> Draft:
+def medical_document(rng: random.Random, index: int, anchor: dt.date = ANCHOR) -> Draft:
     case = rng.choice(CASES)
     comorbid = rng.sample(COMORBIDITIES, rng.choice((0, 1, 1, 2, 2, 3)))
     sex = rng.choice("FM")
@@ -700,7 +707,7 @@ def medical_document(rng: random.Random, index: int) -> Draft:
     age = rng.randint(*case.ages)
     mrn = f"MRN-{rng.randint(0, 99_999_999):08d}"
     account = f"ACC-{rng.randint(10_000_000, 99_999_999)}"
-    admitted = ANCHOR - _days(rng, 2, 60)
+    admitted = anchor - _days(rng, 2, 60)
     discharged = admitted + _days(rng, *case.stay)
     operated = admitted + _days(rng, 0, (discharged - admitted).days)
     disposition, disposition_text, disposition_slips = rng.choice(DISPOSITIONS)
@@ -721,7 +728,7 @@ def medical_document(rng: random.Random, index: int) -> Draft:
     doc.add()
     doc.add(f"Patient: {last.upper()}, {first}")
     mrn_q = doc.add(f"MRN: {mrn}")
-    born = dt.date(ANCHOR.year - age, rng.randint(1, 12), rng.randint(1, 28))
+    born = dt.date(anchor.year - age, rng.randint(1, 12), rng.randint(1, 28))
     doc.add(f"DOB: {born:%m/%d/%Y}   Sex: {sex}")
     account_q = doc.add(f"Account: {account}")
     admitted_q = doc.add(f"Admission date: {admitted:%m/%d/%Y}")
@@ -789,7 +796,9 @@ def medical_document(rng: random.Random, index: int) -> Draft:
     )
 
 
-DOCUMENTS: dict[str, Callable[[random.Random, int], Draft]] = {
+# Each takes (rng, index) and optionally the day the document is dated back from (the
+# simulated history dates its documents before the day they arrive).
+DOCUMENTS: dict[str, Callable[..., Draft]] = {
     "claims-intake": claim_document,
     "invoice-extraction": invoice_document,
     "medical-coding": medical_document,

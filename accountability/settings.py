@@ -5,6 +5,7 @@ Every variable read here is listed in README.md with its default.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -181,7 +182,67 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "close-expired-leases": {"task": "review.tasks.leases_close_expired", "schedule": 60.0},
     "flag-sla-breaches": {"task": "review.tasks.items_flag_breached", "schedule": 60.0},
+    # Yesterday's rollup is stored once the day is over and refreshed for late commits.
+    "store-rollups": {"task": "review.tasks.rollups_store_recent", "schedule": 600.0},
+    "adapt-qa-sampling": {"task": "review.tasks.qa_sample_rates_adapt", "schedule": 86400.0},
+    # Decisions schedule a debounced refit of their agent; this catches lost tasks and overrides.
+    "refit-calibrators": {"task": "agents.tasks.calibrations_refit", "schedule": 3600.0},
+    # Every webhook delivery has its own task; this only re-sends those whose task was lost.
+    "send-due-webhooks": {"task": "agents.tasks.webhooks_send_due", "schedule": 60.0},
 }
+# --- Outgoing webhooks (agents/webhooks) ------------------------------------------------------
+# The public address of this site, for the item links in webhook payloads (no request to ask).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Payloads carry business data (claims, invoices, records) and a replayable signature: https
+# only by default. Turn on for a receiver on a trusted network or in development.
+WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", False)
+# CIDRs a webhook may reach although not public (private, loopback...): empty, so none.
+WEBHOOK_ALLOWED_NETWORKS = env_list("WEBHOOK_ALLOWED_NETWORKS", [])
+WEBHOOK_CONNECT_TIMEOUT_SECONDS = env_float("WEBHOOK_CONNECT_TIMEOUT_SECONDS", 3.0)
+WEBHOOK_TIMEOUT_SECONDS = env_float("WEBHOOK_TIMEOUT_SECONDS", 10.0)  # connect + response
+# Retries: the n-th retry waits a random time up to the n-th value (full jitter; the last
+# value repeats), never past WEBHOOK_RETRY_WINDOW_SECONDS after the event (3 days).
+WEBHOOK_RETRY_SCHEDULE_SECONDS = env_list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    ["5", "300", "1800", "7200", "18000", "36000", "36000", "50400"],
+)
+try:  # fail at start, not at the first delivery
+    WEBHOOK_RETRY_SCHEDULE_SECONDS = [int(value) for value in WEBHOOK_RETRY_SCHEDULE_SECONDS]
+    [ipaddress.ip_network(cidr, strict=False) for cidr in WEBHOOK_ALLOWED_NETWORKS]
+except ValueError as exc:
+    raise ImproperlyConfigured(
+        f"WEBHOOK_RETRY_SCHEDULE_SECONDS or _ALLOWED_NETWORKS: {exc}"
+    ) from exc
+WEBHOOK_RETRY_WINDOW_SECONDS = env_int("WEBHOOK_RETRY_WINDOW_SECONDS", 3 * 24 * 3600)
+# A receiver's Retry-After is honoured up to this long.
+WEBHOOK_RETRY_AFTER_MAX_SECONDS = env_int("WEBHOOK_RETRY_AFTER_MAX_SECONDS", 6 * 3600)
+# The beat job re-sends deliveries this long overdue (their task was lost).
+WEBHOOK_SWEEP_GRACE_SECONDS = env_int("WEBHOOK_SWEEP_GRACE_SECONDS", 120)
+# After a secret rotation the previous secret also signs for this long.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env_int("WEBHOOK_SECRET_OVERLAP_SECONDS", 24 * 3600)
+
+# --- Calibration (agents/calibration) --------------------------------------------------------
+# A field's calibrator is refitted once it has this many labels more than its latest fit used.
+CALIBRATION_REFIT_MIN_NEW_LABELS = env_int("CALIBRATION_REFIT_MIN_NEW_LABELS", 50)
+# After a decision, the refit check waits this long, so one check covers a burst of decisions.
+CALIBRATION_REFIT_DEBOUNCE_SECONDS = env_int("CALIBRATION_REFIT_DEBOUNCE_SECONDS", 300)
+# How long a web process applies its cached calibrators before checking for new ones.
+CALIBRATION_CACHE_SECONDS = env_int("CALIBRATION_CACHE_SECONDS", 5)
+
+# --- Workload measures ------------------------------------------------------------------------
+# FTE = active review hours in a week / the productive hours one full-time reviewer gives in a
+# week (not the contract's 40: breaks, meetings and training come off).
+FTE_PRODUCTIVE_HOURS_PER_WEEK = env_float("FTE_PRODUCTIVE_HOURS_PER_WEEK", 30.0)
+# Adaptive QA sampling never samples less than this share of auto-accept candidates.
+QA_ADAPTIVE_MIN_RATE = env_float("QA_ADAPTIVE_MIN_RATE", 0.005)
+# Where a reporting day starts and ends (an IANA name); the team's local time, not the server's.
+REPORT_TIME_ZONE = env_str("REPORT_TIME_ZONE", env_str("TIME_ZONE", "UTC"))
+# Staffing: the share of items that must be answered within the queue's SLA, and the shifts
+# (name, start hour, end hour; local time) the staffing page plans for.
+STAFFING_SERVICE_LEVEL = env_float("STAFFING_SERVICE_LEVEL", 0.9)
+STAFFING_SHIFTS = env_json(
+    "STAFFING_SHIFTS", {"Early": [6, 14], "Late": [14, 22], "Night": [22, 6]}
+)
 
 # --- Auth, i18n, static ---------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -199,7 +260,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic writes here and whitenoise serves from here: a writable directory.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 # Uploaded documents and rendered pages. Any Django storage works: for S3-compatible storage
 # install django-storages and set FILE_STORAGE_BACKEND=storages.backends.s3.S3Storage with its
 # options as JSON in FILE_STORAGE_OPTIONS ({"bucket_name": "...", "endpoint_url": "..."}).
@@ -225,7 +287,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accountability.schema.ApiSchema",
     "EXCEPTION_HANDLER": "accountability.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -256,11 +318,19 @@ DOCUMENT_RENDER_DPI = env_int("DOCUMENT_RENDER_DPI", 110)
 TOKEN_LAST_USED_RESOLUTION_SECONDS = env_int("TOKEN_LAST_USED_RESOLUTION_SECONDS", 60)
 
 # --- Production hardening (inactive with DEBUG on) ------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Only behind a TLS-terminating proxy that sets X-Forwarded-Proto and drops any the client sent:
+# trusted without one, any client could claim https.
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SECURE_PROXY_SSL_HEADER", False) else None
+)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+# Both bind every subdomain (preload: for good, through the browsers' lists); see
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 

@@ -3,7 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from agents import api as agents_api
+from agents.feedback import api as feedback_api
+from agents.webhooks import api as webhooks_api
 from review import api as review_api
+from review import lead_api
 
 api_patterns = [
     path("items", agents_api.ItemSubmitApi.as_view(), name="item-submit"),
@@ -21,11 +24,37 @@ api_patterns = [
     ),
     path("queues", review_api.QueueListApi.as_view(), name="queue-list"),
     path("queues/<slug:slug>/claim", review_api.QueueClaimApi.as_view(), name="queue-claim"),
+    # A lead's actions and the stop switches.
+    path("items/<int:item_id>/reassign", lead_api.ItemReassignApi.as_view(), name="item-reassign"),
+    path(
+        "items/<int:item_id>/send-back", lead_api.ItemSendBackApi.as_view(), name="item-send-back"
+    ),
+    path("items/<int:item_id>/override", lead_api.ItemOverrideApi.as_view(), name="item-override"),
+    path(
+        "queues/<slug:slug>/automation",
+        lead_api.QueueAutomationApi.as_view(),
+        name="queue-automation",
+    ),
+    path(
+        "agents/<int:agent_id>/automation",
+        lead_api.AgentAutomationApi.as_view(),
+        name="agent-automation",
+    ),
+    *webhooks_api.urlpatterns,
+    path("feedback", feedback_api.FeedbackListApi.as_view(), name="feedback-list"),
+    path("feedback/export", feedback_api.FeedbackExportApi.as_view(), name="feedback-export"),
+    path(
+        "feedback/documents/<int:document_id>",
+        feedback_api.FeedbackDocumentApi.as_view(),
+        name="feedback-document",
+    ),
 ]
 
 urlpatterns = [
     path("", include("review.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("feedback/", include("agents.feedback.urls")),
+    path("agents/", include("agents.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_patterns, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

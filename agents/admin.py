@@ -1,7 +1,8 @@
 from django.contrib import admin
 
 from accountability.admin import ReadOnlyAdmin
-from agents.models import Agent, ApiToken
+from agents.calibration.models import Calibrator
+from agents.models import Agent, ApiToken, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
 @admin.register(Agent)
@@ -18,3 +19,21 @@ class ApiTokenAdmin(ReadOnlyAdmin):
 
     list_display = ["prefix", "agent", "user", "name", "created_at", "last_used_at", "revoked_at"]
     exclude = ["key_hash"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    """Owners set webhooks on the agent page or through the API (validated, audited)."""
+
+    list_display = ["agent", "url", "enabled", "disabled_reason", "updated_at"]
+    exclude = ["secret", "previous_secret"]
+
+
+for model, columns in [
+    (WebhookDelivery, ["webhook_id", "endpoint", "event_type", "item", "status", "created_at"]),
+    (WebhookAttempt, ["delivery", "attempted_at", "status_code", "latency_ms", "error"]),
+    (Calibrator, ["agent", "agent_version", "field_name", "version", "method", "fitted_at"]),
+]:
+    admin.site.register(
+        model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns})
+    )

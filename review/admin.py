@@ -2,6 +2,9 @@ from django.contrib import admin
 
 from accountability.admin import ReadOnlyAdmin
 from review.models import (
+    DailyFieldStats,
+    DailyReviewerStats,
+    DailyStats,
     Document,
     DocumentPage,
     FieldLabel,
@@ -13,6 +16,7 @@ from review.models import (
     QueuePolicyVersion,
     Reason,
     Review,
+    RollupDay,
 )
 
 
@@ -89,6 +93,11 @@ for model, columns in [
     (QueuePolicyVersion, ["queue", "version", "changed_by", "reason", "created_at"]),
     (Reason, ["item", "code", "field_name", "blocking"]),
     (FieldLabel, ["review", "field", "verdict"]),
+    # Dashboard rollups: recomputed from the items, never edited.
+    (RollupDay, ["day", "computed_at"]),
+    (DailyStats, ["day", "queue", "agent", "agent_version", "arrivals", "auto_accepted"]),
+    (DailyFieldStats, ["day", "queue", "agent", "field_name", "labeled", "corrected"]),
+    (DailyReviewerStats, ["day", "queue", "reviewer", "reviews", "active_seconds"]),
 ]:
     admin.site.register(
         model, type(f"{model.__name__}Admin", (ReadOnlyAdmin,), {"list_display": columns})

@@ -35,6 +35,13 @@ class Submission:
     documents: dict[str, str]  # key -> text
     confidence: float | None = None
     unreadable: dict[str, str] = field(default_factory=dict)  # key -> why it cannot be read
+    # field name -> the agent's confidence mapped through its calibrator (agents.calibration);
+    # routing uses it in place of the stated confidence where there is one.
+    calibrated: dict[str, float] = field(default_factory=dict)
+
+    def confidence_of(self, f: FieldSubmission) -> float | None:
+        """The confidence routing goes by: the calibrated one if any, else the agent's own."""
+        return self.calibrated.get(f.name, f.confidence)
 
 
 @dataclass(frozen=True)
@@ -90,6 +97,7 @@ def check_schema(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
 
 
 def check_confidence(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    """The agent's own confidence is under the threshold (and so is its calibrated one)."""
     for f in submission.fields:
         threshold = queue.threshold_for(f.name)
         if f.confidence is None:
@@ -100,14 +108,37 @@ def check_confidence(queue: Queue, submission: Submission) -> Iterator[ReasonDra
                 True,
                 {"threshold": threshold},
             )
-        elif f.confidence < threshold:
+        elif f.confidence < threshold and submission.confidence_of(f) < threshold:
+            details = {"confidence": f.confidence, "threshold": threshold}
+            if f.name in submission.calibrated:
+                details["calibrated"] = submission.calibrated[f.name]
             yield ReasonDraft(
                 "low_confidence",
                 f.name,
                 f"The agent is {_percent(f.confidence)} sure of {f.name}; "
                 f"this queue accepts {_percent(threshold)} or more without review.",
                 True,
-                {"confidence": f.confidence, "threshold": threshold},
+                details,
+            )
+
+
+def check_calibration(queue: Queue, submission: Submission) -> Iterator[ReasonDraft]:
+    """The agent's confidence clears the threshold, but its track record on the field does not:
+    the calibrated confidence is what the threshold applies to."""
+    for f in submission.fields:
+        calibrated = submission.calibrated.get(f.name)
+        threshold = queue.threshold_for(f.name)
+        if calibrated is None or f.confidence is None or f.confidence < threshold:
+            continue
+        if calibrated < threshold:
+            yield ReasonDraft(
+                "calibrated_low_confidence",
+                f.name,
+                f"The agent says {_percent(f.confidence)} for {f.name}, but its history on this "
+                f"field says {_percent(calibrated)}; this queue accepts {_percent(threshold)} "
+                "or more without review.",
+                True,
+                {"confidence": f.confidence, "calibrated": calibrated, "threshold": threshold},
             )
 
 
@@ -242,6 +273,7 @@ CHECKS: list[Check] = [
     check_documents,
     check_schema,
     check_confidence,
+    check_calibration,
     check_evidence,
     check_alternatives,
 ]
@@ -255,6 +287,7 @@ RISK_WEIGHTS = {
     "close_alternative": 20,
     "evidence_mismatch": 30,
     "low_confidence": 10,
+    "calibrated_low_confidence": 10,
     "automation_stopped": 0,
 }
 
@@ -282,7 +315,7 @@ def automation_stopped(queue: Queue, agent: Any) -> str:
 
 def risk_score(reasons: list[ReasonDraft], submission: Submission) -> int:
     score = sum(RISK_WEIGHTS.get(reason.code, 10) for reason in reasons if reason.blocking)
-    confidences = [f.confidence for f in submission.fields if f.confidence is not None]
+    confidences = [c for f in submission.fields if (c := submission.confidence_of(f)) is not None]
     if confidences:
         score += round((1 - min(confidences)) * 100)
     return min(score, 1000)

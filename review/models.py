@@ -56,6 +56,9 @@ class Queue(models.Model):
     qa_sample_rate = models.FloatField(
         default=0.02, help_text="Share of auto-accept candidates sent to QA."
     )
+    # Adaptive QA sampling: when set, a daily job moves qa_sample_rate to what keeps the weekly
+    # escaped-error interval within ± this (0.005 = ±0.5 points); empty: the rate stays fixed.
+    qa_adaptive_width = models.FloatField(null=True, blank=True)
     alternative_margin = models.FloatField(
         default=0.10,
         help_text="An alternative this close to the chosen value's confidence raises doubt.",
@@ -68,6 +71,11 @@ class Queue(models.Model):
     double_review_rate = models.FloatField(
         default=0.0,
         help_text="Share of human-reviewed items reviewed again, blind, by another reviewer.",
+    )
+    target_error_rate = models.FloatField(
+        default=0.01,
+        help_text="Highest acceptable share of wrong values among auto-accepted ones; "
+        "threshold advice aims for it.",
     )
     # Bumped by every change of the routing policy; items record the version they were routed by.
     policy_version = models.PositiveIntegerField(default=1)
@@ -289,6 +297,9 @@ class Item(models.Model):
             models.Index(
                 fields=["queue", "status", "created_at"], name="item_queue_status_created"
             ),
+            # The dashboards' day-by-day counts: arrivals by day, decisions by day.
+            models.Index(fields=["created_at"], name="item_created"),
+            models.Index(fields=["decided_at"], name="item_decided"),
         ]
 
     def __str__(self) -> str:
@@ -368,6 +379,8 @@ class ItemField(models.Model):
     name = models.CharField(max_length=100)
     value = models.JSONField(null=True)
     confidence = models.FloatField(null=True, blank=True)
+    # The agent's confidence mapped through its calibrator (agents.calibration), at routing.
+    calibrated_confidence = models.FloatField(null=True, blank=True)
     evidence = models.JSONField(default=list, blank=True)
     alternatives = models.JSONField(default=list, blank=True)
     rationale = models.TextField(blank=True)
@@ -473,6 +486,7 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["decided_at"]
+        indexes = [models.Index(fields=["decided_at"], name="review_decided")]
 
     def __str__(self) -> str:
         return f"{self.decision} of item {self.item_id} by {self.reviewer_id}"
@@ -503,3 +517,107 @@ class FieldLabel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.verdict} on field {self.field_id}"
+
+
+# --- Daily rollups for the dashboards ------------------------------------------------------
+# Complete days only (in settings.REPORT_TIME_ZONE); today is always computed live from the
+# items themselves. review/dashboard/rollups.py says how each number is computed.
+
+
+class RollupDay(models.Model):
+    """A day whose rollup rows are stored, and when they were computed."""
+
+    day = models.DateField(unique=True)
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"rollup {self.day}"
+
+
+class DailyStats(models.Model):
+    """One day's workload and quality measures for one queue, agent and agent version."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    agent_version = models.CharField(max_length=80, blank=True)
+    # By arrival day.
+    arrivals = models.PositiveIntegerField(default=0)
+    auto_accepted = models.PositiveIntegerField(default=0)
+    qa_sampled = models.PositiveIntegerField(default=0)
+    # By decision day.
+    first_reviews = models.PositiveIntegerField(default=0)  # items a person reviewed first
+    reviews = models.PositiveIntegerField(default=0)  # every pass: second reviews, overrides too
+    approved = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    overrides = models.PositiveIntegerField(default=0)
+    qa_decided = models.PositiveIntegerField(default=0)
+    qa_wrong = models.PositiveIntegerField(default=0)
+    finished = models.PositiveIntegerField(default=0)  # items a person brought to approved/rejected
+    finished_in_sla = models.PositiveIntegerField(default=0)
+    timed_reviews = models.PositiveIntegerField(default=0)  # reviews with a measured active time
+    active_seconds = models.FloatField(default=0)
+    active_histogram = models.JSONField(default=list)  # counts per ACTIVE_TIME_BUCKETS
+    # At the end of the day.
+    backlog = models.PositiveIntegerField(default=0)
+    oldest_waiting_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "queue", "agent", "agent_version"], name="daily_stats_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["day", "queue"], name="daily_stats_day_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.queue_id}/{self.agent_id}/{self.agent_version}"
+
+
+class DailyFieldStats(models.Model):
+    """Labels on one field from first reviews decided that day."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    agent = models.ForeignKey("agents.Agent", on_delete=models.CASCADE, related_name="+")
+    agent_version = models.CharField(max_length=80, blank=True)
+    field_name = models.CharField(max_length=100)
+    labeled = models.PositiveIntegerField(default=0)
+    corrected = models.PositiveIntegerField(default=0)
+    undeterminable = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "queue"], name="daily_field_day_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.field_name}"
+
+
+class DailyReviewerStats(models.Model):
+    """One reviewer's work in one queue on one day."""
+
+    day = models.DateField()
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="+")
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    reviews = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    escalated = models.PositiveIntegerField(default=0)
+    timed_reviews = models.PositiveIntegerField(default=0)
+    active_seconds = models.FloatField(default=0)
+    active_histogram = models.JSONField(default=list)
+    fields_labeled = models.PositiveIntegerField(default=0)
+    fields_corrected = models.PositiveIntegerField(default=0)
+    # Double reviews this reviewer took part in (either side), decided that day.
+    fields_compared = models.PositiveIntegerField(default=0)
+    fields_agreed = models.PositiveIntegerField(default=0)
+    decisions_compared = models.PositiveIntegerField(default=0)
+    decisions_agreed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["day", "reviewer"], name="daily_reviewer_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} reviewer {self.reviewer_id}"

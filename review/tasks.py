@@ -79,3 +79,22 @@ def _process(task: Task, document_id: int) -> None:
         # Not re-raised: with eager Celery it would turn the agent's upload into a 500.
         processing.document_process_failed(document_id=document_id, exc=exc, final=True)
         logger.exception("Document %s failed", document_id)
+
+
+@shared_task(ignore_result=False)
+def rollups_store_recent() -> int:
+    """Beat job: store yesterday's dashboard rollup, again for commits that landed late.
+
+    Dashboards never wait for it: a day without a stored rollup is computed when first read.
+    """
+    from review.dashboard import rollups
+
+    return rollups.rollups_store_recent()
+
+
+@shared_task(ignore_result=False)
+def qa_sample_rates_adapt() -> int:
+    """Beat job (daily): QA rates of queues with adaptive sampling, to what their width needs."""
+    from review.services import qa_sampling
+
+    return qa_sampling.qa_sample_rates_adapt()

@@ -1,12 +1,37 @@
 from django.urls import path
 
-from review import views
+from review import threshold_views, views
+from review.dashboard import views as dashboard_views
 
 app_name = "review"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/items/", dashboard_views.drill_down, name="dashboard-items"),
+    path("dashboard/reviewers/<int:user_id>/", dashboard_views.reviewer, name="dashboard-reviewer"),
+    path("dashboard/staffing/", dashboard_views.staffing, name="dashboard-staffing"),
     path("queues/<slug:slug>/start", views.queue_start, name="queue-start"),
     path("queues/<slug:slug>/escalations", views.queue_escalations, name="queue-escalations"),
+    path(
+        "queues/<slug:slug>/thresholds/",
+        threshold_views.queue_thresholds,
+        name="queue-thresholds",
+    ),
+    path(
+        "queues/<slug:slug>/thresholds/projection",
+        threshold_views.queue_thresholds_projection,
+        name="queue-thresholds-projection",
+    ),
+    path(
+        "queues/<slug:slug>/thresholds/apply",
+        threshold_views.queue_thresholds_apply,
+        name="queue-thresholds-apply",
+    ),
+    path(
+        "queues/<slug:slug>/thresholds/<slug:table>.csv",
+        threshold_views.queue_thresholds_csv,
+        name="queue-thresholds-csv",
+    ),
     path("items/<int:item_id>/claim", views.escalation_claim, name="escalation-claim"),
     path("review/<int:item_id>/", views.workspace, name="workspace"),
     path("review/<int:item_id>/submit", views.workspace_submit, name="workspace-submit"),

@@ -62,6 +62,10 @@ class FieldView:
     has_evidence: bool
     submitted: dict[str, str] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # The agent's confidence through its calibrator: what its history says (None: no calibrator).
+    calibrated_percent: int | None = None
+    calibrated_words: str = ""
+    calibrated_level: str = ""
 
     @property
     def label(self) -> str:
@@ -259,6 +263,16 @@ class Workspace:
         return self.submitted.get(f"{self.submitted.get('action', '')}_reason", "")
 
 
+def _calibrated(calibrated: float | None) -> dict:
+    if calibrated is None:
+        return {}
+    return {
+        "calibrated_percent": round(calibrated * 100),
+        "calibrated_words": confidence_words(calibrated),
+        "calibrated_level": confidence_level(calibrated),
+    }
+
+
 def build_workspace(
     item: Item,
     lease: Lease | None,
@@ -286,6 +300,7 @@ def build_workspace(
                 confidence_level=confidence_level(f.confidence),
                 confidence_percent=None if f.confidence is None else round(f.confidence * 100),
                 has_evidence=bool(f.evidence),
+                **_calibrated(f.calibrated_confidence),
                 submitted={
                     k[len(prefix) :]: v for k, v in submitted.items() if k.startswith(prefix)
                 },

@@ -12,7 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accountability.api import WorkflowError
 from accountability.audit import Actor, audit_log
+from agents.calibration.services import on_labels_stored
+from agents.webhooks.outbox import webhook_enqueue_outcome
 from review import events, schema
 from review.assessment import HIDDEN_REASONS
 from review.models import (
@@ -68,6 +71,12 @@ def item_decide(
             item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
         )
         item = lease.item
+        if decision == Review.Decision.ESCALATE and item.status == Item.Status.ESCALATED:
+            # A lead holds it: escalating again would hand it back to the same leads.
+            raise WorkflowError(
+                "This item is already with its leads: approve or reject it.",
+                code="already_escalated",
+            )
         item_fields = {f.name: f for f in item.fields.all()}
         if decision == Review.Decision.ESCALATE:
             labels = []
@@ -103,6 +112,7 @@ def item_decide(
                 "updated_at",
             ]
         )
+        webhook_enqueue_outcome(item)  # once decided or escalated, not while it waits
         audit_log(
             obj=item,
             action="review.item.escalated"
@@ -118,6 +128,8 @@ def item_decide(
         transaction.on_commit(
             partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
         )
+        if labels:
+            on_labels_stored(agent_id=item.agent_id)  # new labels: the calibrators may be due
     return review
 
 

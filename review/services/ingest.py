@@ -23,7 +23,9 @@ from django.utils import timezone
 from accountability import db
 from accountability.audit import Actor, audit_append, audit_event
 from accountability.db import json_bytes_sorted
+from agents.calibration.selectors import Calibrated, calibration_for
 from agents.models import Agent
+from agents.webhooks.outbox import webhooks_enqueue_auto_accepted
 from review import events
 from review.assessment import (
     ReasonDraft,
@@ -80,6 +82,7 @@ class _Pending:
     reasons: list[ReasonDraft] = field(default_factory=list)
     document_shas: list[str | None] = field(default_factory=list)
     files: dict[str, Document] = field(default_factory=dict)  # key -> a stored file document
+    calibrated: dict[str, Calibrated] = field(default_factory=dict)  # field name -> calibrated
 
 
 def items_ingest(
@@ -203,6 +206,7 @@ def _submission(p: _Pending) -> Submission | None:
         documents=texts,
         confidence=p.payload.confidence,
         unreadable=unreadable_documents(p.files),
+        calibrated={name: c.value for name, c in p.calibrated.items()},
     )
 
 
@@ -211,7 +215,9 @@ def _write(
 ) -> dict[int, IngestResult]:
     now = timezone.now()
     actor = Actor.agent(agent)
+    calibration = calibration_for(agent.pk)  # one small query; calibrators cached per process
     for p in fresh:
+        p.calibrated = calibration.calibrate_fields(p.payload.agent_version, p.payload.fields)
         submission = _submission(p)
         routing = (
             route(
@@ -255,6 +261,7 @@ def _write(
             db.rows(ItemField, _field_rows(fresh)),
             db.rows(Reason, _reason_rows(fresh)),
         )
+        webhooks_enqueue_auto_accepted(agent, [(p.item, p.payload.fields) for p in fresh])
         audit_append([_ingest_event(p, actor) for p in fresh])
         for queue in {p.queue.pk: p.queue for p in fresh}.values():
             transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
@@ -280,6 +287,10 @@ def _ingest_event(p: _Pending, actor: Actor):  # noqa: ANN202 - AuditEvent
             "policy_version": item.policy_version,
             "payload_sha256": item.payload_sha256,
             "confidences": {f.name: f.confidence for f in p.payload.fields},
+            "calibrated": {
+                name: {"confidence": c.value, "calibrator": c.calibrator_id, "borrowed": c.borrowed}
+                for name, c in p.calibrated.items()
+            },
             "reasons": [
                 {"code": r.code, "field": r.field_name, "blocking": r.blocking} for r in p.reasons
             ],
@@ -338,6 +349,7 @@ def _field_rows(fresh: list[_Pending]) -> list[dict]:
             "name": f.name,
             "value": f.value,
             "confidence": f.confidence,
+            "calibrated_confidence": c.value if (c := p.calibrated.get(f.name)) else None,
             "evidence": f.evidence,
             "alternatives": f.alternatives,
             "rationale": f.rationale,

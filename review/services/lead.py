@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accountability.api import WorkflowError
 from accountability.audit import Actor, audit_append, audit_event
+from agents.webhooks.outbox import webhook_enqueue_outcome
 from review import events
 from review.models import Item, ItemField, Lease, Queue, Review
 from review.services.decisions import FieldVerdictIn, _check_verdicts, _Label, _store_labels
@@ -124,8 +125,8 @@ def item_override(
 
     Records a Review by the lead marked is_override, with a label for each field the lead
     gives a verdict on (the others keep theirs), and the audit event
-    "review.decision.overridden" with each field's final value before and after. Telling the
-    agent about the change is for the webhook outbox, which comes with the feedback issue.
+    "review.decision.overridden" with each field's final value before and after. The agent
+    hears of it by webhook: item.decided with override true and the reason.
     """
     reason = _required(reason)
     if decision not in {Review.Decision.APPROVE, Review.Decision.REJECT}:
@@ -166,6 +167,7 @@ def item_override(
             **_change(before, item),
             "labels": _label_changes(labels, finals_before),
         }
+        webhook_enqueue_outcome(item, override_reason=reason)
         _finish(item, lead, "review.decision.overridden", data)
     return review
 

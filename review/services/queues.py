@@ -23,6 +23,8 @@ QUEUE_KEYS = {
     "sla_minutes",
     "lease_minutes",
     "blind_review",
+    "target_error_rate",
+    "qa_adaptive_width",
     "fields",
     "reviewers",
     "leads",
@@ -36,6 +38,8 @@ ROUTING_KEYS = [
     "sla_minutes",
     "lease_minutes",
     "blind_review",
+    "target_error_rate",  # not routing itself, but what threshold advice aims for
+    "qa_adaptive_width",
     "field_schema",
 ]
 # What queue_apply audits: the routing policy and how the queue is named.
@@ -60,6 +64,16 @@ def queue_spec_errors(spec: Any) -> dict[str, str]:
             isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1
         ):
             errors[key] = "must be a number between 0 and 1"
+    target = spec.get("target_error_rate")
+    if target is not None and (
+        isinstance(target, bool) or not isinstance(target, int | float) or not 0 < target < 1
+    ):
+        errors["target_error_rate"] = "must be a number more than 0 and less than 1"
+    width = spec.get("qa_adaptive_width")
+    if width is not None and (
+        isinstance(width, bool) or not isinstance(width, int | float) or not 0 < width < 0.5
+    ):
+        errors["qa_adaptive_width"] = "must be a number more than 0 and less than 0.5, or null"
     for key in ("sla_minutes", "lease_minutes"):
         value = spec.get(key)
         if value is not None and (
@@ -113,6 +127,8 @@ def queue_apply(*, spec: dict, actor: Actor, reason: str = "") -> tuple[Queue, b
         "sla_minutes": spec.get("sla_minutes", 240),
         "lease_minutes": spec.get("lease_minutes", 10),
         "blind_review": spec.get("blind_review", False),
+        "target_error_rate": spec.get("target_error_rate", 0.01),
+        "qa_adaptive_width": spec.get("qa_adaptive_width"),
         "field_schema": spec.get("fields", []),
     }
     with transaction.atomic():

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accountability.audit import Actor, audit_append, audit_event
 from accountability.models import AuditEvent
+from agents.webhooks.outbox import webhook_enqueue_outcome
 from review import events
 from review.models import Item
 
@@ -39,6 +40,8 @@ def items_flag_breached(*, now: dt.datetime | None = None, limit: int = 1000) ->
             leased_until=None,
             updated_at=now,
         )
+        for item in breached:  # the agent hears of it as of any escalation
+            webhook_enqueue_outcome(item, status=Item.Status.ESCALATED, decided_at=now)
         audit_append([_event(item, now) for item in breached])
         for slug_and_id in {(item.queue.slug, item.queue_id) for item in breached}:
             transaction.on_commit(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable
 from io import StringIO
@@ -7,16 +8,29 @@ from io import StringIO
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.utils import timezone
 
 from accountability import demo
 from accountability.models import AuditEvent
+from accountability.simulation import report
 from agents.models import Agent, ApiToken
 from review.assessment import normalise
-from review.models import Document, FieldLabel, Item, ItemDocument, Queue, Reason, Review
+from review.models import (
+    Document,
+    FieldLabel,
+    Item,
+    ItemDocument,
+    Queue,
+    QueuePolicyVersion,
+    Reason,
+    Review,
+)
 
 pytestmark = pytest.mark.django_db
 
 ITEMS = 20  # per queue: enough for every status and reason, small enough to stay fast
+# The simulated history is tested on its own (test_history_...); elsewhere it would only slow.
+NO_HISTORY = ("--history-weeks", "0")
 
 
 @pytest.fixture(autouse=True)
@@ -30,6 +44,8 @@ def seed(django_capture_on_commit_callbacks) -> Callable[..., tuple[str, str]]:
         out, err = StringIO(), StringIO()
         # The test's transaction never commits: run what the command's commit would set off,
         # processing its files and routing the items that wait for them.
+        if "--history-weeks" not in args:
+            args = (*NO_HISTORY, *args)
         with django_capture_on_commit_callbacks(execute=True):
             call_command("seed_demo", "--items", str(ITEMS), *args, stdout=out, stderr=err)
         return out.getvalue(), err.getvalue()
@@ -214,3 +230,37 @@ def test_items_do_not_depend_on_how_many_are_made():
 
     assert [item.payload for item in few] == [item.payload for item in more[:3]]
     assert few[0].payload != demo.generate(agent, count=1, seed=2)[0].payload
+
+
+def test_history_of_eight_weeks_tells_a_story_and_keeps_the_chain(seed):
+    """Weeks of simulated operation before today: reviews spread over them, automation rising
+    as the lead tunes thresholds, every event on the audit chain; a second run adds nothing."""
+    out, _ = seed("--history-weeks", "8", "--history-items-per-day", "8")
+    now = timezone.now()
+    history = Item.objects.filter(external_id__regex=r"-1\d{5}$")  # from HISTORY_FIRST_INDEX
+
+    first = history.order_by("created_at").first().created_at
+    assert now - first >= dt.timedelta(weeks=8)
+    decided = Review.objects.filter(is_override=False).values_list("decided_at", flat=True)
+    assert max(decided) - min(decided) >= dt.timedelta(weeks=8)
+    assert history.count() > 350
+    assert Item.objects.count() == history.count() + 3 * ITEMS  # and today's items as before
+    start = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    rows = report.week_rows(
+        queues=list(Queue.objects.all()), start=start, weeks=8, is_wrong=lambda *_: False
+    )
+    automation = [row.automation_rate for row in rows]
+    assert automation[-1] > automation[0]
+    assert sum(automation[-2:]) / 2 > sum(automation[:2]) / 2 + 0.1
+    tuned = QueuePolicyVersion.objects.filter(reason__startswith="Weekly review")
+    assert tuned.count() >= 3
+    assert all(first < version.created_at < now for version in tuned)
+    assert "History: " in out and "auto %" in out  # the weekly table is printed
+    verified = StringIO()
+    call_command("verify_audit", stdout=verified)
+    assert "intact" in verified.getvalue()
+
+    before = (Item.objects.count(), Review.objects.count(), AuditEvent.objects.count())
+    out, err = seed("--history-weeks", "8", "--history-items-per-day", "8")
+    assert (Item.objects.count(), Review.objects.count(), AuditEvent.objects.count()) == before
+    assert "the demo queues have items already" in out and err == ""

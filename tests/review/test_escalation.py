@@ -76,6 +76,17 @@ def test_lead_claims_escalated_item_and_decides_it(escalated, lead, queue, other
     assert escalated.status == Item.Status.APPROVED and escalated.decided_at is not None
 
 
+def test_a_lead_cannot_escalate_an_escalation_again(escalated, lead):
+    lease = services.lease_claim_escalated(item=escalated, lead=lead)
+    with pytest.raises(WorkflowError, match="already with its leads"):
+        services.item_decide(
+            item_id=escalated.pk, reviewer=lead, lease_token=lease.token,
+            decision="escalate", fields=[], reason="other",
+        )  # fmt: skip
+    escalated.refresh_from_db()
+    assert escalated.status == Item.Status.ESCALATED
+
+
 def test_second_lead_cannot_claim_a_held_escalation(escalated, lead, queue):
     other_lead = UserFactory(username="leo")
     queue.leads.add(other_lead)
@@ -105,6 +116,8 @@ def test_lead_claims_from_the_page_and_decides_in_the_workspace(client, escalate
     assert response.url == reverse("review:workspace", args=[escalated.pk])
     page = client.get(response.url)
     assert page.status_code == 200 and b"escalation-note" in page.content
+    # The lead is who it was escalated to: approve or reject, no escalating it again.
+    assert b'data-panel="escalate"' not in page.content
     lease = Lease.objects.get(item=escalated, reviewer=lead, ended_at__isnull=True)
     post = {"action": "approve", "lease": str(lease.token)}
     post |= {f"f{i}-verdict": "correct" for i in range(len(FIELDS))}

@@ -1,21 +1,26 @@
-"""manage.py seed_demo: demo people, queues, agents and a few hundred outputs, some reviewed.
+"""manage.py seed_demo: demo people, queues, agents, weeks of history, and today's outputs.
 
 Everything goes through the services the API and the pages use, so demo items carry the same
-assessment, routing and audit trail as real traffic. A share of the items send their source as
-a PDF or a scan (accountability.demo.delivery), some uploaded first and referred to by id, some
-inline. Safe to run twice: people and agents are reused, files are found by their content,
-items replay by their external ids, and review history is only added to queues that have none.
+assessment, routing and audit trail as real traffic. First, on a database whose demo queues
+have no items yet, it simulates --history-weeks of operation in simulated time
+(accountability.simulation): the queues start cautious, the demo reviewers work their shifts,
+the lead handles escalations and tunes thresholds every Monday. Then today's outputs arrive. A
+share of those send their source as a PDF or a scan (accountability.demo.delivery), some
+uploaded first and referred to by id, some inline. Safe to run twice: people and agents are
+reused, files are found by their content, items replay by their external ids, the history is
+only simulated into empty queues, and today's reviews only added to queues that have none.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import random
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
@@ -23,9 +28,13 @@ from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 
 from accountability import demo
 from accountability.audit import Actor
+from accountability.simulation import report, setup
+from accountability.simulation.clock import SimClock
+from accountability.simulation.engine import Simulation, verdicts_in
 from agents import services as agent_services
 from agents.models import Agent
 from agents.payload import ItemIn, parse_item
@@ -54,27 +63,60 @@ class Command(BaseCommand):
             "under the same external ids is refused as a conflict.",
         )
         parser.add_argument(
+            "--history-weeks",
+            type=int,
+            default=demo.HISTORY_WEEKS,
+            help=f"Weeks of simulated history before today (default {demo.HISTORY_WEEKS}; 0 "
+            "for none). Only simulated into demo queues that have no items yet.",
+        )
+        parser.add_argument(
+            "--history-items-per-day",
+            type=float,
+            default=demo.HISTORY_ITEMS_PER_DAY,
+            help=f"Outputs per day in the history, all agents together (default "
+            f"{demo.HISTORY_ITEMS_PER_DAY:g}).",
+        )
+        parser.add_argument(
             "--quiet", action="store_true", help="Print only the tokens of new agents."
         )
 
-    def handle(self, *args: Any, items: int, seed: int, quiet: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        items: int,
+        seed: int,
+        quiet: bool,
+        history_weeks: int,
+        history_items_per_day: float,
+        **options: Any,
+    ) -> None:
         if items < 0:
             raise CommandError("--items must be 0 or more")
+        if history_weeks < 0 or history_items_per_day <= 0:
+            raise CommandError("--history-weeks must be 0 or more, --history-items-per-day > 0")
         self.quiet = quiet
         started = time.monotonic()
         actor = Actor.system("seed_demo")
+        now = timezone.now()
+        history = None
         # One transaction: a failed run leaves nothing half-seeded, and SQLite commits once.
         # Files are processed when it commits (eagerly, in this process, without a worker), and
         # only then are their items routed: the seeded history decides text items only, and
         # every PDF and scan is left for people to try.
         with quiet_task_log(), transaction.atomic():
-            users = self.ensure_users()
-            queues = self.ensure_queues(actor)
-            agents, tokens = self.ensure_agents(users, queues, actor)
+            start = self.history_start(now, history_weeks)
+            # With a history, people, queues and agents are made when it starts.
+            with SimClock(start) if start else nullcontext() as clock:
+                users = self.ensure_users()
+                queues = self.ensure_queues(actor, cautious=start is not None)
+                agents, tokens = self.ensure_agents(users, queues, actor)
+                if start:
+                    history = self.simulate(clock, start, now, users, queues, agents, seed,
+                                            history_items_per_day)  # fmt: skip
             for spec in demo.AGENTS:
                 generated = demo.generate(spec, count=items, seed=seed)
                 self.ingest(agents[spec.slug], generated, seed)
-                self.add_history(queues[spec.queue], generated, users, seed)
+                self.add_history(queues[spec.queue], generated, users, seed, history)
         # Tokens only once the transaction has committed: a rolled-back token would not work.
         for slug, raw in tokens.items():
             self.stdout.write(f"Token for agent {slug} (shown once, store it now): {raw}")
@@ -108,11 +150,13 @@ class Command(BaseCommand):
             users[spec.username] = user
         return users
 
-    def ensure_queues(self, actor: Actor) -> dict[str, Queue]:
+    def ensure_queues(self, actor: Actor, *, cautious: bool = False) -> dict[str, Queue]:
+        """The demo queues; new ones start with cautious thresholds when a history follows."""
         queues: dict[str, Queue] = {}
         for spec in demo.QUEUES:
             queue = Queue.objects.filter(slug=spec["slug"]).first()
             if queue is None:
+                spec = setup.cautious(spec) if cautious else spec
                 queue, _ = review_services.queue_apply(spec=spec, actor=actor)
                 self.say(f"Queue {queue.slug}: created")
             else:
@@ -195,14 +239,60 @@ class Command(BaseCommand):
             )
         return {**item.payload, "documents": [{"key": file.key, "document_id": document.pk}]}
 
+    def history_start(self, now: dt.datetime, weeks: int) -> dt.datetime | None:
+        """Monday 00:00 `weeks` weeks before this week's, if a history is to be simulated:
+        only into demo queues that have no items at all."""
+        slugs = [spec["slug"] for spec in demo.QUEUES]
+        if not weeks or Item.objects.filter(queue__slug__in=slugs).exists():
+            if weeks:
+                self.say("History: the demo queues have items already, left as they are")
+            return None
+        today = timezone.localdate(now)
+        monday = today - dt.timedelta(days=today.weekday(), weeks=weeks)
+        return dt.datetime.combine(monday, dt.time(), tzinfo=timezone.get_current_timezone())
+
+    def simulate(
+        self,
+        clock: SimClock,
+        start: dt.datetime,
+        end: dt.datetime,
+        users: dict[str, User],
+        queues: dict[str, Queue],
+        agents: dict[str, Agent],
+        seed: int,
+        items_per_day: float,
+    ) -> Simulation:
+        """Weeks of operation up to now, through the services, in simulated time."""
+        plan = setup.demo_plan(start=start, end=end, items_per_day=items_per_day, seed=seed)
+        cast = setup.demo_cast(users=users, queues=queues, agents=agents)
+        simulation = Simulation(plan, cast, clock)
+        result = simulation.run()
+        rows = report.week_rows(
+            queues=list(queues.values()), start=start, weeks=plan.weeks, is_wrong=result.is_wrong
+        )
+        self.say(f"History: {result.counts['items']} items over {plan.weeks} weeks from "
+                 f"{start:%Y-%m-%d}, simulated in {result.seconds:.1f} s")  # fmt: skip
+        self.say(report.table(rows))
+        for change in result.policy_changes:
+            self.say(f"  policy {change}")
+        return simulation
+
     def add_history(
-        self, queue: Queue, generated: list[demo.DemoItem], users: dict[str, User], seed: int
+        self,
+        queue: Queue,
+        generated: list[demo.DemoItem],
+        users: dict[str, User],
+        seed: int,
+        history: Simulation | None = None,
     ) -> None:
-        """Decide a share of the waiting items as the queue's reviewers would, on the first run."""
-        if Review.objects.filter(item__queue=queue).exists():
-            self.say(f"History of {queue.slug}: has reviews already, left as it is")
-            return
+        """Decide a share of the waiting items as the queue's reviewers would, on the first run.
+
+        Items left waiting by the simulated history are decided by its reviewer models."""
         by_external_id = {item.external_id: item for item in generated}
+        today = Item.objects.filter(queue=queue, external_id__in=list(by_external_id))
+        if Review.objects.filter(item__in=today).exists():
+            self.say(f"Today in {queue.slug}: reviewed already, left as it is")
+            return
         reviewers = [users[name] for name in demo.queue_spec(queue.slug)["reviewers"]]
         rng = random.Random(f"{seed}/{queue.slug}/history")
         waiting = Item.objects.filter(queue=queue, status=Item.Status.PENDING).count()
@@ -213,7 +303,11 @@ class Command(BaseCommand):
             if lease is None:
                 break
             item = by_external_id.get(lease.item.external_id)
-            if item is None or lease.item.agent.slug != item.agent.slug:
+            if item is not None and lease.item.agent.slug == item.agent.slug:
+                plan = demo.review_plan(item, rng)
+            else:
+                plan = self.history_plan(history, lease.item, reviewer, queue)
+            if plan is None:
                 # Not an item this command generated, so there is no truth to decide it by.
                 review_services.lease_release(
                     item_id=lease.item_id,
@@ -222,7 +316,6 @@ class Command(BaseCommand):
                     reason="seed_demo only decides its own demo items",
                 )
                 break
-            plan = demo.review_plan(item, rng)
             review_services.item_decide(
                 item_id=lease.item_id,
                 reviewer=reviewer,
@@ -235,8 +328,24 @@ class Command(BaseCommand):
             )
             decided[plan.decision] += 1
         self.say(
-            f"History of {queue.slug}: {decided['approve']} approved, {decided['reject']} "
+            f"Today in {queue.slug}: {decided['approve']} approved, {decided['reject']} "
             f"rejected by {', '.join(r.username for r in reviewers)}"
+        )
+
+    def history_plan(
+        self, history: Simulation | None, item: Item, reviewer: User, queue: Queue
+    ) -> demo.ReviewPlan | None:
+        """How reviewer decides an item the simulated history left waiting (None: not one)."""
+        model = setup.DEMO_REVIEWERS.get(reviewer.username)
+        outcome = history.plan_review(item, model, queue) if history and model else None
+        if outcome is None:
+            return None
+        return demo.ReviewPlan(
+            outcome.decision,
+            verdicts_in(outcome),
+            outcome.reason,
+            outcome.comment,
+            outcome.active_seconds,
         )
 
     def summary(self, queues: dict[str, Queue], seconds: float) -> None:
@@ -270,14 +379,20 @@ class Command(BaseCommand):
 
 @contextmanager
 def quiet_task_log() -> Iterator[None]:
-    """Eager Celery logs a line per processed file; nothing someone seeding the demo needs."""
-    logger = logging.getLogger("celery.app.trace")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
+    """Eager Celery logs a line per processed file, calibration one per refit; nothing someone
+    seeding the demo needs."""
+    loggers = [logging.getLogger(name) for name in QUIET_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+QUIET_LOGGERS = ("celery.app.trace", "agents.calibration.services")
 
 
 def _parsed(payload: dict[str, Any]) -> ItemIn:
