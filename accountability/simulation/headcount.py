@@ -134,6 +134,74 @@ class Learner:
                 self.thresholds[j] = advised
 
 
+COMPARED_WEEKS = 4  # the weeks compared: after the calibrated routing has learned
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """What any single threshold on the agents' own confidence does to these items."""
+
+    lowest: np.ndarray  # each item's lowest field confidence
+    right: np.ndarray  # every field right
+    qa: np.ndarray
+    seconds: np.ndarray  # a person's active time on it: handle time plus caught corrections
+
+    @classmethod
+    def of(cls, confidence: np.ndarray, correct: np.ndarray, draws: _Draws) -> _Pooled:
+        caught = (~correct & ~draws.missed).sum(axis=1)
+        return cls(
+            confidence.min(axis=1),
+            correct.all(axis=1),
+            draws.qa,
+            draws.handle + SECONDS_PER_CORRECTION * caught,
+        )
+
+
+@dataclass(frozen=True)
+class EqualError:
+    """The best one threshold on the agents' own confidence could do at an escaped-error rate
+    no worse than calibrated routing's, chosen with hindsight on the true outcomes."""
+
+    threshold: float | None  # None: no threshold auto-accepts anything that well
+    items: int
+    auto: int
+    escaped: int
+    fte: float  # per week
+
+    @property
+    def automation_rate(self) -> float:
+        return self.auto / self.items if self.items else 0.0
+
+    @property
+    def escaped_rate(self) -> float | None:
+        return self.escaped / self.auto if self.auto else None
+
+
+def equal_error_fixed(pooled: list[_Pooled], escaped_at_most: float, weeks: int) -> EqualError:
+    """Among thresholds on the lowest field confidence, the one that auto-accepts the most
+    while its true escaped-error rate stays at or under `escaped_at_most`."""
+    lowest = np.concatenate([p.lowest for p in pooled])
+    right = np.concatenate([p.right for p in pooled])
+    qa = np.concatenate([p.qa for p in pooled])
+    seconds = np.concatenate([p.seconds for p in pooled])
+    best = EqualError(None, len(lowest), 0, 0, float(seconds.sum()) / 3600 / _fte_hours() / weeks)
+    # 401 candidates, each a confidence some item really has: thresholds between two of them
+    # decide nothing more.
+    candidates = np.quantile(lowest, np.linspace(0, 1, 401), method="lower")
+    for threshold in np.unique(candidates):
+        auto = (lowest >= threshold) & ~qa
+        n_auto = int(auto.sum())
+        escaped = int((auto & ~right).sum())
+        if n_auto and escaped / n_auto <= escaped_at_most and n_auto > best.auto:
+            fte = float(seconds[~auto].sum()) / 3600 / _fte_hours() / weeks
+            best = EqualError(float(threshold), len(lowest), n_auto, escaped, fte)
+    return best
+
+
+def _fte_hours() -> float:
+    return settings.FTE_PRODUCTIVE_HOURS_PER_WEEK
+
+
 @dataclass(frozen=True)
 class Bench:
     items_per_day: int = 10_000
@@ -144,11 +212,14 @@ class Bench:
     qa_rate: float = 0.02
     miss_rate: float = 0.03
     seed: int = 1
+    # The last weeks' items, kept by run() for the equal-error comparison.
+    pool: list[_Pooled] = field(default_factory=list, compare=False, repr=False)
 
     def run(self, lanes: list[BenchLane]) -> dict[str, list[WeekFigures]]:
         generator = np.random.default_rng(self.seed)
         fixed = [WeekFigures(week + 1) for week in range(self.weeks)]
         calibrated = [WeekFigures(week + 1) for week in range(self.weeks)]
+        self.pool.clear()
         start = self.calibrated_start
         learners = {lane.name: Learner.starting_at(lane.fields, start) for lane in lanes}
         per_lane = self.items_per_day * 7 // len(lanes)
@@ -161,6 +232,8 @@ class Bench:
                     missed=generator.random(correct.shape) < self.miss_rate,
                 )
                 self._route(fixed[week], confidence >= self.fixed_threshold, correct, draws)
+                if week >= self.weeks - COMPARED_WEEKS:
+                    self.pool.append(_Pooled.of(confidence, correct, draws))
                 learner = learners[lane.name]
                 reviewed = self._route(calibrated[week], learner.clears(confidence), correct, draws)
                 # What people label: right, or wrong and caught (a miss is labeled right).

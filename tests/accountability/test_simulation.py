@@ -345,3 +345,26 @@ def call_command_output(*args: str) -> str:
     buffer = StringIO()
     call_command(*args, stdout=buffer)
     return buffer.getvalue()
+
+
+def test_the_equal_error_comparison_picks_the_most_automating_threshold_within_the_error(
+    settings,
+):
+    import numpy as np
+
+    from accountability.simulation.headcount import _Pooled, equal_error_fixed
+
+    settings.FTE_PRODUCTIVE_HOURS_PER_WEEK = 1  # seconds / 3600 is then FTE for one week
+    # Lowest confidences 0.99, 0.95, 0.90, 0.80; the 0.90 one is wrong; no QA draws.
+    pooled = _Pooled(
+        lowest=np.array([0.99, 0.95, 0.90, 0.80]),
+        right=np.array([True, True, False, True]),
+        qa=np.zeros(4, dtype=bool),
+        seconds=np.full(4, 3600.0),
+    )
+    # No escaped error allowed: accept down to 0.95 (2 items), review the other 2 (2 h).
+    strict = equal_error_fixed([pooled], 0.0, weeks=1)
+    assert (strict.threshold, strict.auto, strict.escaped, strict.fte) == (0.95, 2, 0, 2.0)
+    # A third wrong is allowed: down to 0.90 escapes 1 of 3; 0.80 escapes 1 of 4 (better).
+    loose = equal_error_fixed([pooled], 1 / 3, weeks=1)
+    assert (loose.threshold, loose.auto, loose.escaped, loose.fte) == (0.80, 4, 1, 0.0)

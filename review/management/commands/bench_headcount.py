@@ -15,7 +15,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accountability import demo
 from accountability.simulation.agents import Profile
-from accountability.simulation.headcount import Bench, BenchLane, WeekFigures
+from accountability.simulation.headcount import (
+    COMPARED_WEEKS,
+    Bench,
+    BenchLane,
+    EqualError,
+    WeekFigures,
+    equal_error_fixed,
+)
 from accountability.simulation.setup import FIELD_ACCURACY, agent_model
 
 
@@ -42,14 +49,22 @@ class Command(BaseCommand):
         bench = Bench(
             items_per_day=options["items_per_day"], weeks=options["weeks"], seed=options["seed"]
         )
-        everything: dict[str, Any] = {"bench": bench.__dict__, "profiles": {}}
+        settings_ = {k: v for k, v in bench.__dict__.items() if k != "pool"}
+        everything: dict[str, Any] = {"bench": settings_, "profiles": {}}
         for profile in profiles:
             started = time.perf_counter()
             figures = bench.run(lanes(Profile(profile)))
             seconds = time.perf_counter() - started
             self.print_profile(profile, bench, figures, seconds)
+            equal = self.print_equal_error(bench, figures)
             everything["profiles"][profile] = {
-                name: [week.as_dict() for week in weeks] for name, weeks in figures.items()
+                **{name: [week.as_dict() for week in weeks] for name, weeks in figures.items()},
+                "fixed_at_equal_error": {
+                    "threshold": equal.threshold,
+                    "automation_rate": round(equal.automation_rate, 4),
+                    "escaped_rate": equal.escaped_rate,
+                    "fte": round(equal.fte, 2),
+                },
             }
         if options["json_path"]:
             Path(options["json_path"]).write_text(json.dumps(everything, indent=2))
@@ -77,6 +92,31 @@ class Command(BaseCommand):
             f"mean FTE of the last 4 weeks: fixed {_mean_fte(figures['fixed'][last]):.1f}, "
             f"calibrated {_mean_fte(figures['calibrated'][last]):.1f}"
         )
+
+    def print_equal_error(self, bench: Bench, figures: dict[str, list[WeekFigures]]) -> EqualError:
+        """The fair comparison: one threshold on the agents' own confidence, tuned with
+        hindsight to escape no more than calibrated routing did in the same weeks."""
+        weeks = figures["calibrated"][-COMPARED_WEEKS:]
+        auto = sum(w.auto for w in weeks)
+        escaped_rate = sum(w.escaped for w in weeks) / auto if auto else 0.0
+        equal = equal_error_fixed(bench.pool, escaped_rate, len(weeks))
+        calibrated_fte = _mean_fte(weeks)
+        if equal.threshold is None:
+            self.stdout.write(
+                f"at calibrated routing's escaped-error rate ({escaped_rate:.2%}), no single "
+                f"threshold on the agents' own confidence auto-accepts anything: "
+                f"FTE {equal.fte:.1f} against {calibrated_fte:.1f}"
+            )
+        else:
+            self.stdout.write(
+                f"equal error: one threshold {equal.threshold:.3f} on the agents' own confidence, "
+                f"tuned with hindsight to escape at most {escaped_rate:.2%} (it escapes "
+                f"{equal.escaped_rate:.2%}), automates {equal.automation_rate:.1%} with "
+                f"FTE {equal.fte:.1f}; calibrated routing: "
+                f"{sum(w.auto for w in weeks) / sum(w.items for w in weeks):.1%}, "
+                f"FTE {calibrated_fte:.1f}"
+            )
+        return equal
 
 
 def lanes(profile: Profile) -> list[BenchLane]:
