@@ -65,19 +65,15 @@ prod: venv
 	$(BIN)/python manage.py check --deploy --fail-level CRITICAL
 	PATH="$(CURDIR)/$(BIN):$$PATH" exec $(BIN)/honcho start --env /dev/null --port "$${PORT:-8000}"
 
-# Ingest latency and throughput, the server time of one reviewed item, and processing and
-# reviewing a 20-page PDF, on a throwaway PostgreSQL database and media directory (both removed
-# afterwards). Prints tables; ingest figures go to .bench/ingest.json.
-BENCH_DB ?= accountability_bench_$(shell date +%s)
+# Every performance benchmark, each on its own throwaway PostgreSQL database (bin/bench):
+# ingest (single, 4 clients, batches, and raw COPY of the same rows), the review page and a
+# review cycle, a 20-page PDF, claim-next with BENCH_SCALE waiting items and 20 reviewers, the
+# dashboards at BENCH_SCALE items and the feedback export of BENCH_SCALE records. Each prints a
+# table and writes .bench/NAME.json; bench_report then prints every figure against its target
+# and writes .bench/summary.json. About 15 min at the default 1,000,000.
+BENCH_SCALE ?= 1000000
 bench: venv
-	psql -h 127.0.0.1 -U postgres -qc 'CREATE DATABASE "$(BENCH_DB)"'
-	export SECRET_KEY=bench-only DATABASE_URL=postgres://postgres@127.0.0.1:5432/$(BENCH_DB) \
-		MEDIA_ROOT="$$(mktemp -d)"; \
-		$(BIN)/python manage.py migrate -v0 && $(BIN)/python manage.py collectstatic --noinput -v0 && \
-		$(BIN)/python manage.py bench_ingest && $(BIN)/python manage.py bench_review && \
-		$(BIN)/python manage.py bench_documents; \
-		status=$$?; psql -h 127.0.0.1 -U postgres -qc 'DROP DATABASE "$(BENCH_DB)" WITH (FORCE)'; \
-		rm -rf "$$MEDIA_ROOT"; exit $$status
+	BENCH_SCALE=$(BENCH_SCALE) bin/bench
 
 # Reviewers needed at 10,000 items/day for 8 weeks: a fixed 0.9 threshold on the agents' own
 # confidence against calibrated routing with threshold advice, for honest, overconfident and

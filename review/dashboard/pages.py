@@ -9,7 +9,9 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -263,32 +265,43 @@ DRILL_METRICS = {
 }
 
 
+def _id_list(ids: QuerySet) -> Any:
+    """Ids for an IN filter: on PostgreSQL one array parameter (25,000 placeholders cost more
+    than the query), elsewhere the plain list."""
+    values = list(ids)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [values])
+    return values
+
+
 def drill_items(scope: Scope, metric: str, start: dt.datetime, end: dt.datetime) -> QuerySet[Item]:
     """The items behind one point of a chart, by the same rules as rollups.py counts them."""
     items = Item.objects.filter(queue__in=scope.queue_ids)
     if scope.agent:
         items = items.filter(agent=scope.agent)
     arrived = Q(created_at__gte=start, created_at__lt=end)
+    # Driven from the reviews decided in the range (an index on decided_at), their item ids
+    # fetched first: as a subquery, PostgreSQL walks the queue's items in page order testing
+    # each for a review (0.5 s at 1M items) instead of looking up the few reviewed ones.
     first_reviews = Review.objects.filter(
-        item=OuterRef("pk"),
         decided_at__gte=start,
         decided_at__lt=end,
         is_override=False,
         second_of__isnull=True,
     ).exclude(rollups.follow_up())
-    first_review = Exists(first_reviews)
     if metric == "arrivals":
         items = items.filter(arrived)
     elif metric == "auto_accepted":
         items = items.filter(arrived, status=Item.Status.AUTO_ACCEPTED)
     elif metric == "reviewed":
-        items = items.filter(first_review)
+        items = items.filter(pk__in=_id_list(first_reviews.values_list("item_id", flat=True)))
     elif metric == "qa_wrong":
         not_right = FieldLabel.objects.filter(
             review=OuterRef("pk"), verdict__in=[Verdict.CORRECTED, Verdict.UNDETERMINABLE]
         )
         wrong = first_reviews.filter(Q(decision=Review.Decision.REJECT) | Exists(not_right))
-        items = items.filter(Exists(wrong), is_qa_sample=True)
+        wrong_ids = _id_list(wrong.values_list("item_id", flat=True))
+        items = items.filter(pk__in=wrong_ids, is_qa_sample=True)
     elif metric == "sla_missed":
         items = items.filter(
             decided_at__gte=start,

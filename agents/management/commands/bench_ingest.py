@@ -16,10 +16,11 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from accountability.audit import Actor
@@ -79,6 +80,50 @@ def _post_batches(authorization: str, bodies: list[str]) -> None:
         assert response.status_code == 200, response.content[:300]
 
 
+def _post_singles(authorization: str, bodies: list[str]) -> list[float]:
+    """One agent client posting items one by one; returns each request's milliseconds."""
+    client = Client(HTTP_AUTHORIZATION=authorization)  # in the child process
+    latencies = []
+    for body in bodies:
+        start = time.perf_counter()
+        response = client.post("/api/v1/items", body, content_type="application/json")
+        latencies.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 201, response.content[:300]
+    return latencies
+
+
+def _ids_now(tables: list[str]) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        return {
+            table: cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"').fetchone()[0]  # noqa: S608
+            for table in tables
+        }
+
+
+def _copy_rate(before: dict[str, int], after: dict[str, int], items: int) -> float:
+    """Items/s PostgreSQL's COPY reaches writing exactly the rows those items' ingest wrote
+    (every table, with the same indexes, no triggers or foreign keys): the physical limit."""
+    data: dict[str, bytes] = {}
+    with connection.cursor() as cursor:
+        raw = cursor.connection
+        for table, top in after.items():
+            if top == before[table]:
+                continue
+            select = f'SELECT * FROM "{table}" WHERE id > {before[table]} AND id <= {top}'  # noqa: S608
+            with raw.cursor().copy(f"COPY ({select}) TO STDOUT") as copy:
+                data[table] = b"".join(bytes(block) for block in copy)
+            cursor.execute(f'CREATE TEMP TABLE "limit_{table}" (LIKE "{table}" INCLUDING ALL)')
+        start = time.perf_counter()
+        with transaction.atomic():
+            for table, rows in data.items():
+                with raw.cursor().copy(f'COPY "limit_{table}" FROM STDIN') as copy:
+                    copy.write(rows)
+        seconds = time.perf_counter() - start
+        for table in data:
+            cursor.execute(f'DROP TABLE "limit_{table}"')
+    return items / seconds
+
+
 def dumps(body: dict) -> str:
     return json.dumps(body)
 
@@ -86,6 +131,16 @@ def dumps(body: dict) -> str:
 def _percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def _id_tables() -> list[str]:
+    """The tables with an integer id that ingest may write to."""
+    return [
+        model._meta.db_table
+        for app in ("review", "agents", "accountability")
+        for model in apps.get_app_config(app).get_models()
+        if model._meta.pk.get_internal_type() in {"AutoField", "BigAutoField"}
+    ]
 
 
 class Command(BaseCommand):
@@ -96,6 +151,9 @@ class Command(BaseCommand):
         parser.add_argument("--batches", type=int, default=10, help="Batches to time.")
         parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--json", default=".bench/ingest.json", help="Where figures go.")
+        parser.add_argument(
+            "--clients", type=int, default=4, help="Agents posting single items at once."
+        )
         parser.add_argument(
             "--processes",
             type=int,
@@ -111,6 +169,7 @@ class Command(BaseCommand):
         batch_size: int,
         json: str,
         processes: int,
+        clients: int,
         **opts: object,
     ) -> None:
         client, queue = self._setup()
@@ -133,6 +192,8 @@ class Command(BaseCommand):
             latencies.append((time.perf_counter() - start) * 1000)
             assert response.status_code == 201, response.content
         batch_seconds = []
+        tables = _id_tables()
+        before = _ids_now(tables) if connection.vendor == "postgresql" else {}
         for _ in range(batches):
             body = dumps({"items": [next_payload() for _ in range(batch_size)]})
             start = time.perf_counter()
@@ -140,6 +201,9 @@ class Command(BaseCommand):
             batch_seconds.append(time.perf_counter() - start)
             codes = {r["status_code"] for r in response.json()["results"]}
             assert codes == {201}, response.content[:500]
+        copy_items_per_s = (
+            round(_copy_rate(before, _ids_now(tables), batch_size * batches), 1) if before else None
+        )
         figures = {
             "database": connection.vendor,
             "single_requests": single,
@@ -150,6 +214,14 @@ class Command(BaseCommand):
             "batches": batches,
             "batch_items_per_s": round(batch_size * batches / sum(batch_seconds), 1),
             "batch_p50_s": round(statistics.median(batch_seconds), 3),
+            "copy_items_per_s": copy_items_per_s,
+            "batch_share_of_copy": round(
+                batch_size * batches / sum(batch_seconds) / copy_items_per_s, 3
+            )
+            if copy_items_per_s
+            else None,
+            "clients": clients,
+            **self._concurrent_singles(client, next_payload, clients, single // clients),
             "processes": processes,
             "batch_items_per_s_processes": self._parallel_batches(
                 client, next_payload, processes, batches, batch_size
@@ -158,6 +230,26 @@ class Command(BaseCommand):
             "fields_per_item": len(FIELDS),
         }
         self._report(figures, json)
+
+    def _concurrent_singles(
+        self, client: Client, next_payload: Callable[[], dict], clients: int, each: int
+    ) -> dict[str, float]:
+        """Items/s and latency with `clients` agents posting single items at once, each
+        against its own server process (as deployed: several web processes)."""
+        bodies = [[dumps(next_payload()) for _ in range(each)] for _ in range(clients)]
+        connections.close_all()
+        start = time.perf_counter()
+        with multiprocessing.get_context("fork").Pool(clients) as pool:
+            results = pool.map(
+                partial(_post_singles, client.defaults["HTTP_AUTHORIZATION"]), bodies
+            )
+        elapsed = time.perf_counter() - start
+        latencies = [ms for result in results for ms in result]
+        return {
+            "concurrent_items_per_s": round(clients * each / elapsed, 1),
+            "concurrent_p50_ms": round(statistics.median(latencies), 2),
+            "concurrent_p95_ms": round(_percentile(latencies, 95), 2),
+        }
 
     def _parallel_batches(
         self,
@@ -214,6 +306,16 @@ class Command(BaseCommand):
             f"  batch of {f['batch_size']:<4}    {f['batch_items_per_s']:>9.1f} items/s"
             f"   (p50 {f['batch_p50_s']} s per batch, 1 process)"
         )
+        self.stdout.write(
+            f"  single items from {f['clients']} clients at once "
+            f"{f['concurrent_items_per_s']:>9.1f} items/s   (p50 {f['concurrent_p50_ms']} ms, "
+            f"p95 {f['concurrent_p95_ms']} ms)"
+        )
+        if f["copy_items_per_s"]:
+            self.stdout.write(
+                f"  raw COPY of the same rows {f['copy_items_per_s']:>9.1f} items/s   "
+                f"(batch ingest = {f['batch_share_of_copy']:.0%} of it)"
+            )
         self.stdout.write(
             f"  batches of {f['batch_size']} from {f['processes']} processes at once "
             f"{f['batch_items_per_s_processes']:>9.1f} items/s"

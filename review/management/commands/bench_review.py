@@ -7,9 +7,11 @@ it, two heartbeats. Run it against a throwaway database: it leaves its items beh
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 import uuid
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
@@ -31,15 +33,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--items", type=int, default=200)
+        parser.add_argument("--json", dest="json_path", default=".bench/review.json")
 
-    def handle(self, *args: object, items: int, **opts: object) -> None:
+    def handle(self, *args: object, items: int, json_path: str, **opts: object) -> None:
         client, queue = self._setup(items)
         first = client.post(reverse("review:queue-start", args=[queue.slug]))
         item_id = int(first.url.rstrip("/").split("/")[-1])
         client.get(first.url)
-        per_item, beats = [], []
+        per_item, beats, pages = [], [], []
         for n in range(items - 1):
             lease = Lease.objects.get(item_id=item_id, ended_at__isnull=True)
+            # The review page itself, as a reload or a first visit asks for it.
+            start = time.perf_counter()
+            page = client.get(reverse("review:workspace", args=[item_id]))
+            pages.append(time.perf_counter() - start)
+            assert page.status_code == 200, page.status_code
             beat_url = reverse("review:workspace-heartbeat", args=[item_id])
             for _ in range(2):
                 start = time.perf_counter()
@@ -68,6 +76,21 @@ class Command(BaseCommand):
         self.stdout.write(
             f"  server time per item (decision + 2 heartbeats) p50 {decide + 2 * beat:6.1f} ms"
         )
+        page_p50 = statistics.median(pages) * 1000
+        self.stdout.write(
+            f"  review page GET      p50 {page_p50:6.1f} ms   p95 {_p95(pages):6.1f} ms"
+        )
+        figures = {
+            "items": len(per_item),
+            "decide_next_p50_ms": round(decide, 1),
+            "decide_next_p95_ms": round(_p95(per_item), 1),
+            "heartbeat_p50_ms": round(beat, 1),
+            "page_p50_ms": round(page_p50, 1),
+            "page_p95_ms": round(_p95(pages), 1),
+        }
+        out = Path(json_path)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(figures, indent=2))
 
     def _setup(self, items: int) -> tuple[Client, Queue]:
         User = get_user_model()
