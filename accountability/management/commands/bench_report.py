@@ -86,6 +86,12 @@ ROWS = [
         False,
         "165 ms",
     ),  # fmt: skip
+    Row(
+        "claim service alone p50 (no HTTP)", "claim", ("service_claim_p50_ms",), "ms", None, False
+    ),  # fmt: skip
+    Row(
+        "claim service alone p95 (no HTTP)", "claim", ("service_claim_p95_ms",), "ms", None, False
+    ),  # fmt: skip
     Row("double claims", "claim", ("double_claims",), "", 0, False),
     Row(
         "claim + decide, 4 reviewers",

@@ -38,6 +38,7 @@ from django.utils import timezone
 from agents.models import Agent
 from review.bench_data import copy_rows, next_ids, reset_sequences
 from review.models import Item, ItemField, Lease, Queue, Review
+from review.services import lease_claim_next
 
 User = get_user_model()
 SLUG = "bench-claim"
@@ -76,6 +77,13 @@ class Command(BaseCommand):
         claims = _round(
             options["reviewers"], cycles=options["cycles"], seconds=None, think=options["think"]
         )
+        service = _round(
+            options["reviewers"],
+            cycles=options["cycles"],
+            seconds=None,
+            think=options["think"],
+            service=True,
+        )
         cycles = _round(4, cycles=None, seconds=options["seconds"], think=0)
         figures = {
             "waiting": waiting,
@@ -84,6 +92,8 @@ class Command(BaseCommand):
             "claim_p50_ms": _ms(statistics.median(claims["claim"])),
             "claim_p95_ms": _ms(_p95(claims["claim"])),
             "claims": len(claims["claim"]),
+            "service_claim_p50_ms": _ms(statistics.median(service["claim"])),
+            "service_claim_p95_ms": _ms(_p95(service["claim"])),
             "cycle_reviewers": 4,
             "cycles_per_second": round(len(cycles["cycle"]) / options["seconds"], 1),
             "cycle_p50_ms": _ms(statistics.median(cycles["cycle"])),
@@ -98,7 +108,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"\nclaim-next with {f['waiting']:,} waiting, {f['reviewers']} reviewers at once "
             f"(~{f['think_seconds']} s between items): "
-            f"p50 {f['claim_p50_ms']} ms, p95 {f['claim_p95_ms']} ms ({f['claims']} claims)\n"
+            f"p50 {f['claim_p50_ms']} ms, p95 {f['claim_p95_ms']} ms ({f['claims']} claims "
+            f"through the API); the claim service alone (query, lease, audit event): "
+            f"p50 {f['service_claim_p50_ms']} ms, p95 {f['service_claim_p95_ms']} ms\n"
             f"claim + approve with {f['cycle_reviewers']} reviewers: {f['cycles_per_second']} "
             f"cycles/s (p50 {f['cycle_p50_ms']} ms per cycle)\n"
             f"double claims: {f['double_claims']}"
@@ -115,14 +127,20 @@ def _p95(values: list[float]) -> float:
 
 
 def _round(
-    processes: int, *, cycles: int | None, seconds: float | None, think: float
+    processes: int,
+    *,
+    cycles: int | None,
+    seconds: float | None,
+    think: float,
+    service: bool = False,
 ) -> dict[str, list]:
     """Run `processes` reviewers at once; each returns its timings."""
     ctx = multiprocessing.get_context("fork")
     start_at = time.time() + 1.0  # everyone starts together, after their setup
     with ctx.Pool(processes) as pool:
         results = pool.starmap(
-            _reviewer, [(n, cycles, seconds, think, start_at) for n in range(processes)]
+            _reviewer,
+            [(n, cycles, seconds, think, start_at, service) for n in range(processes)],
         )
     merged: dict[str, list] = {"claim": [], "cycle": []}
     for result in results:
@@ -132,22 +150,30 @@ def _round(
 
 
 def _reviewer(
-    n: int, cycles: int | None, seconds: float | None, think: float, start_at: float
-) -> dict:
+    n: int, cycles: int | None, seconds: float | None, think: float, start_at: float,
+    service: bool,
+) -> dict:  # fmt: skip
     connections.close_all()
     rng = random.Random(n)
     client = Client()
-    client.force_login(User.objects.get(username=f"{SLUG}-reviewer-{n}"))
+    reviewer = User.objects.get(username=f"{SLUG}-reviewer-{n}")
+    client.force_login(reviewer)
+    queue = Queue.objects.get(slug=SLUG)
     time.sleep(max(0.0, start_at - time.time()))
     claims, whole = [], []
     deadline = time.perf_counter() + (seconds or 0)
     done = 0
     while (cycles is not None and done < cycles) or (seconds and time.perf_counter() < deadline):
         started = time.perf_counter()
-        response = client.post(f"/api/v1/queues/{SLUG}/claim")
-        claimed = time.perf_counter()
-        assert response.status_code == 200, response.status_code
-        lease = response.json()
+        if service:  # the claim itself, without HTTP, auth and the item's serialisation
+            taken = lease_claim_next(queue=queue, reviewer=reviewer)
+            claimed = time.perf_counter()
+            lease = {"item": {"id": taken.item_id}, "token": str(taken.token)}
+        else:
+            response = client.post(f"/api/v1/queues/{SLUG}/claim")
+            claimed = time.perf_counter()
+            assert response.status_code == 200, response.status_code
+            lease = response.json()
         decision = client.post(
             f"/api/v1/items/{lease['item']['id']}/decision",
             {
