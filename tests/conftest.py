@@ -58,6 +58,14 @@ def queue(db, reviewer, other_reviewer):
 
 
 @pytest.fixture
+def lead(queue):
+    """Lena leads the queue: its escalations, dashboards and lead actions are hers."""
+    lena = UserFactory(username="lena")
+    queue.leads.add(lena)
+    return lena
+
+
+@pytest.fixture
 def agent(db, queue):
     return AgentFactory(slug="claims-bot", queues=[queue])
 

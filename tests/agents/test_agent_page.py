@@ -27,13 +27,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def lead(queue):
-    person = UserFactory(username="lena")
-    queue.leads.add(person)
-    return person
-
-
-@pytest.fixture
 def people(agent, lead, reviewer):
     return {
         "owner": agent.owner,

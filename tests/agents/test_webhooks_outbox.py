@@ -15,7 +15,7 @@ from review import services
 from review.models import Document, Item, Review
 from review.services import FieldVerdictIn
 from tests.agents.webhooks_support import endpoint_for, verify
-from tests.factories import CLAIM_TEXT, AgentFactory, UserFactory, ingest, item_payload
+from tests.factories import CLAIM_TEXT, AgentFactory, ingest, item_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -28,13 +28,6 @@ def hooked(local_webhooks, agent):
     """The agent has an endpoint for every event; nothing listens (no test here sends)."""
     endpoint, _ = endpoint_for(agent, "http://127.0.0.1:9/hook")
     return endpoint
-
-
-@pytest.fixture
-def lead(queue):
-    lena = UserFactory(username="lena")
-    queue.leads.add(lena)
-    return lena
 
 
 def decide(item: Item, reviewer, decision: str, fields=None, reason: str = "") -> Review:  # noqa: ANN001

@@ -23,13 +23,6 @@ FIELDS = ("policy_number", "loss_date", "amount", "claim_type")
 ALL_CORRECT = [FieldVerdictIn(name, "correct") for name in FIELDS]
 
 
-@pytest.fixture
-def lead(queue):
-    lena = UserFactory(username="lena")
-    queue.leads.add(lena)
-    return lena
-
-
 def decide(item: Item, reviewer, decision: str, reason: str = "", **kwargs) -> Review:
     lease = services.lease_claim_next(queue=item.queue, reviewer=reviewer)
     assert lease is not None and lease.item_id == item.pk

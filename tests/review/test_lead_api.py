@@ -7,17 +7,10 @@ from rest_framework.test import APIClient
 
 from accountability.models import AuditEvent
 from review.models import Item, Review
-from tests.factories import AgentFactory, UserFactory, ingest
+from tests.factories import AgentFactory, ingest
 
 pytestmark = pytest.mark.django_db
 FIELDS = ("policy_number", "loss_date", "amount", "claim_type")
-
-
-@pytest.fixture
-def lead(queue):
-    lena = UserFactory(username="lena")
-    queue.leads.add(lena)
-    return lena
 
 
 @pytest.fixture

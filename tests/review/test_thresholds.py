@@ -27,13 +27,6 @@ def no_cached_calibrators():
 
 
 @pytest.fixture
-def lead(queue):
-    person = UserFactory(username="lena")
-    queue.leads.add(person)
-    return person
-
-
-@pytest.fixture
 def amount_history(agent, queue):
     """500 right at 0.97; 100 at 0.90 with 10 wrong; 100 at 0.80 with 30 wrong."""
     pairs = (

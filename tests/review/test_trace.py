@@ -34,13 +34,6 @@ def decided(agent, queue, reviewer):
     return item
 
 
-@pytest.fixture
-def lead(queue):
-    person = UserFactory(username="lena")
-    queue.leads.add(person)
-    return person
-
-
 def test_a_lead_reads_the_timeline_with_every_actor_and_the_chain_intact(client, decided, lead):
     client.force_login(lead)
     page = client.get(reverse("review:item-trace", args=[decided.pk])).content.decode()

@@ -24,6 +24,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 
 from accountability.audit import Actor
+from accountability.timing import percentile
 from agents import services as agent_services
 from review.models import Queue
 
@@ -128,11 +129,6 @@ def dumps(body: dict) -> str:
     return json.dumps(body)
 
 
-def _percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def _id_tables() -> list[str]:
     """The tables with an integer id that ingest may write to."""
     return [
@@ -208,7 +204,7 @@ class Command(BaseCommand):
             "database": connection.vendor,
             "single_requests": single,
             "single_p50_ms": round(statistics.median(latencies), 2),
-            "single_p95_ms": round(_percentile(latencies, 95), 2),
+            "single_p95_ms": round(percentile(latencies, 0.95), 2),
             "single_items_per_s": round(1000 / statistics.mean(latencies), 1),
             "batch_size": batch_size,
             "batches": batches,
@@ -248,7 +244,7 @@ class Command(BaseCommand):
         return {
             "concurrent_items_per_s": round(clients * each / elapsed, 1),
             "concurrent_p50_ms": round(statistics.median(latencies), 2),
-            "concurrent_p95_ms": round(_percentile(latencies, 95), 2),
+            "concurrent_p95_ms": round(percentile(latencies, 0.95), 2),
         }
 
     def _parallel_batches(

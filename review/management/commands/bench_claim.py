@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import multiprocessing
 import random
 import statistics
@@ -35,6 +34,7 @@ from django.db.models import Count
 from django.test import Client
 from django.utils import timezone
 
+from accountability.timing import percentile
 from agents.models import Agent
 from review.bench_data import copy_rows, next_ids, reset_sequences
 from review.models import Item, ItemField, Lease, Queue, Review
@@ -90,10 +90,10 @@ class Command(BaseCommand):
             "reviewers": options["reviewers"],
             "think_seconds": options["think"],
             "claim_p50_ms": _ms(statistics.median(claims["claim"])),
-            "claim_p95_ms": _ms(_p95(claims["claim"])),
+            "claim_p95_ms": _ms(percentile(claims["claim"], 0.95)),
             "claims": len(claims["claim"]),
             "service_claim_p50_ms": _ms(statistics.median(service["claim"])),
-            "service_claim_p95_ms": _ms(_p95(service["claim"])),
+            "service_claim_p95_ms": _ms(percentile(service["claim"], 0.95)),
             "cycle_reviewers": 4,
             "cycles_per_second": round(len(cycles["cycle"]) / options["seconds"], 1),
             "cycle_p50_ms": _ms(statistics.median(cycles["cycle"])),
@@ -119,11 +119,6 @@ class Command(BaseCommand):
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
 
 
 def _round(

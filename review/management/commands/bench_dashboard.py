@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
+from accountability.timing import percentile
 from agents.models import Agent
 from review.bench_data import copy_rows, next_ids, reset_sequences
 from review.dashboard import rollups
@@ -118,7 +119,7 @@ def _time_pages(lead: Any, requests: int) -> dict[str, dict[str, float]]:
         times.sort()
         results[name] = {
             "p50": round(statistics.median(times), 1),
-            "p95": round(times[max(0, math.ceil(0.95 * len(times)) - 1)], 1),
+            "p95": round(percentile(times, 0.95), 1),
         }
     return results
 

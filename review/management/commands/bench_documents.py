@@ -26,6 +26,7 @@ from accountability import celery_app
 from accountability.audit import Actor
 from accountability.demo_documents import long_pdf
 from accountability.management.commands.seed_demo import quiet_task_log
+from accountability.timing import percentile
 from agents import services as agent_services
 from agents.models import Agent
 from agents.payload import parse_item
@@ -89,7 +90,8 @@ class Command(BaseCommand):
 
     def _line(self, label: str, times: list[float], note: str) -> None:
         self.stdout.write(
-            f"  {label:<26}p50 {_ms(statistics.median(times))}   p95 {_ms(_p95(times))}   ({note})"
+            f"  {label:<26}p50 {_ms(statistics.median(times))}   "
+            f"p95 {_ms(percentile(times, 0.95))}   ({note})"
         )
 
     def _review(
@@ -172,8 +174,3 @@ class Command(BaseCommand):
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:7.1f} ms"
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]

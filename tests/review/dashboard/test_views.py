@@ -18,13 +18,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def lead(queue):
-    person = UserFactory(username="lena")
-    queue.leads.add(person)
-    return person
-
-
-@pytest.fixture
 def other_queue(db):
     return QueueFactory(slug="invoices", name="Invoices")
 
