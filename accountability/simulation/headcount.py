@@ -107,6 +107,19 @@ class Learner:
             self.confidences[j].append(confidence[:, j])
             self.rights[j].append(right[:, j])
 
+    def refit_one_threshold(self, target: float) -> None:
+        """Monday, without calibration: one threshold for every field on the agent's own
+        confidence, by the same advice rule on all the fields' labels pooled."""
+        c = np.concatenate([np.concatenate(per_field) for per_field in self.confidences])
+        y = np.concatenate([np.concatenate(per_field) for per_field in self.rights])
+        labeled = _Labeled(np.full(len(c), "all", dtype=object), c, ~y)
+        queue = Queue(
+            field_schema=[{"name": "all", "type": "number", "threshold": float(self.thresholds[0])}]
+        )
+        advised = field_advice(_History(queue, labeled), "all", target).advised
+        if advised is not None:
+            self.thresholds[:] = advised
+
     def refit(self, target: float) -> None:
         """Monday: new calibrators from every label so far, then the advice on their scores."""
         names, scores, wrong = [], [], []
@@ -219,9 +232,11 @@ class Bench:
         generator = np.random.default_rng(self.seed)
         fixed = [WeekFigures(week + 1) for week in range(self.weeks)]
         calibrated = [WeekFigures(week + 1) for week in range(self.weeks)]
+        one_threshold = [WeekFigures(week + 1) for week in range(self.weeks)]
         self.pool.clear()
         start = self.calibrated_start
         learners = {lane.name: Learner.starting_at(lane.fields, start) for lane in lanes}
+        uncalibrated = {lane.name: Learner.starting_at(lane.fields, start) for lane in lanes}
         per_lane = self.items_per_day * 7 // len(lanes)
         for week in range(self.weeks):
             for lane in lanes:
@@ -238,9 +253,14 @@ class Bench:
                 reviewed = self._route(calibrated[week], learner.clears(confidence), correct, draws)
                 # What people label: right, or wrong and caught (a miss is labeled right).
                 learner.learn(confidence[reviewed], (correct | draws.missed)[reviewed])
+                plain = uncalibrated[lane.name]
+                seen = self._route(one_threshold[week], plain.clears(confidence), correct, draws)
+                plain.learn(confidence[seen], (correct | draws.missed)[seen])
             for learner in learners.values():
                 learner.refit(self.target)
-        return {"fixed": fixed, "calibrated": calibrated}
+            for plain in uncalibrated.values():
+                plain.refit_one_threshold(self.target)
+        return {"fixed": fixed, "calibrated": calibrated, "one_threshold": one_threshold}
 
     def _route(
         self, figures: WeekFigures, clears: np.ndarray, correct: np.ndarray, draws: _Draws

@@ -145,6 +145,11 @@ def test_the_headcount_bench_compares_both_routings_on_the_same_outputs():
     assert fixed[-1].automation_rate > 0.95
     assert calibrated[-1].escaped_rate < fixed[-1].escaped_rate / 2
     assert calibrated[-1].fte > fixed[-1].fte
+    # The same advice rule on the agent's own word, one threshold: it cannot see the
+    # over-confidence, so it automates far more and lets more errors through.
+    plain = loud["one_threshold"]
+    assert [w.items for w in plain] == [10_500] * 3
+    assert plain[-1].escaped_rate > calibrated[-1].escaped_rate
     # A confidence that says nothing earns no automation once calibrated.
     assert blank["calibrated"][-1].automation_rate < 0.05 < blank["fixed"][-1].automation_rate
     assert bench.run(lanes(Profile.OVERCONFIDENT))["calibrated"][-1] == calibrated[-1]

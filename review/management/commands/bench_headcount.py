@@ -92,6 +92,15 @@ class Command(BaseCommand):
             f"mean FTE of the last 4 weeks: fixed {_mean_fte(figures['fixed'][last]):.1f}, "
             f"calibrated {_mean_fte(figures['calibrated'][last]):.1f}"
         )
+        plain = figures["one_threshold"][last]
+        auto = sum(w.auto for w in plain)
+        escaped = f"{sum(w.escaped for w in plain) / auto:.2%}" if auto else "-"
+        self.stdout.write(
+            f"the same advice rule without calibration (one threshold for every field on the "
+            f"agents' own confidence), last 4 weeks: automates "
+            f"{auto / sum(w.items for w in plain):.1%}, escapes {escaped}, "
+            f"FTE {_mean_fte(plain):.1f}"
+        )
 
     def print_equal_error(self, bench: Bench, figures: dict[str, list[WeekFigures]]) -> EqualError:
         """The fair comparison: one threshold on the agents' own confidence, tuned with
