@@ -1,4 +1,4 @@
-"""The top bar's "Agents" link: shown to people who may open at least one agent's page."""
+"""The top bar's "Agents" and "Feedback" links: shown to people who may open those pages."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from django import template
 
+from agents.feedback.selectors import feedback_scope
 from agents.selectors import sees_any_agent
 
 register = template.Library()
@@ -14,3 +15,9 @@ register = template.Library()
 @register.filter
 def sees_agents(user: Any) -> bool:
     return sees_any_agent(user)
+
+
+@register.filter
+def exports_feedback(user: Any) -> bool:
+    """Leads, agent owners and staff: the labeled-data export is theirs."""
+    return feedback_scope(user) is not None

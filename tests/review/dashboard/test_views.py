@@ -152,3 +152,12 @@ def test_the_tiles_compare_fte_with_eight_weeks_earlier(
     client.force_login(lead)
     body = client.get(reverse("review:dashboard")).content.decode()
     assert "8 weeks earlier: 0.1" in body
+
+
+def test_the_top_bar_offers_leads_their_pages_and_reviewers_only_theirs(client, lead, reviewer):
+    client.force_login(lead)
+    nav = client.get(reverse("review:home")).content.decode()
+    assert 'href="/dashboard/"' in nav and 'href="/feedback/"' in nav
+    client.force_login(reviewer)
+    nav = client.get(reverse("review:home")).content.decode()
+    assert 'href="/dashboard/"' not in nav and 'href="/feedback/"' not in nav
