@@ -138,7 +138,7 @@ def response(board: Dashboard, table: str) -> HttpResponse:
 
 def staffing_response(plan: Staffing) -> HttpResponse:
     rows = [
-        ["weekday", "shift", "expected_items", "reviewers_needed", "reviewers_active"],
+        ["weekday", "shift", "expected_items", "reviewers_needed", "reviewers_seen_at_work"],
         *(
             [s.weekday_name, s.shift, _num(s.arrivals), s.needed, _num(s.active)]
             for s in plan.shifts

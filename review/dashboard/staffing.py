@@ -73,7 +73,9 @@ class ShiftPlan:
     weekday: int
     shift: str
     needed: int  # the busiest hour of the shift decides it
-    active: float  # the average over the shift's hours
+    # Reviewers seen at work in the shift's busiest hour for them (averaged over the weeks): a
+    # lower bound on who was on duty, since someone on duty with nothing to do leaves no trace.
+    active: float
     arrivals: float  # items expected in the shift
 
     @property
@@ -180,7 +182,7 @@ def _shifts(hours: list[HourPlan]) -> list[ShiftPlan]:
                     weekday=weekday,
                     shift=name,
                     needed=max(s.needed for s in slots),
-                    active=sum(s.active for s in slots) / len(slots),
+                    active=max(s.active for s in slots),
                     arrivals=sum(s.arrivals_per_hour for s in slots),
                 )
             )

@@ -61,6 +61,8 @@ def test_the_plan_uses_measured_arrivals_and_handle_time(settings, agent, queue,
     assert nine.active == 1  # one reviewer decided in that hour each week
     day_shift = next(s for s in plan.shifts if (s.weekday, s.shift) == (0, "Day"))
     assert (day_shift.needed, day_shift.arrivals) == (1, 6)
+    # Seen at work in its busiest hour, not averaged over 8 mostly idle hours.
+    assert day_shift.active == 1
     tuesday = next(s for s in plan.shifts if (s.weekday, s.shift) == (1, "Day"))
     assert (tuesday.needed, tuesday.active) == (0, 0)
     assert Review.objects.count() == 12
