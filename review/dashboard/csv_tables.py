@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterable
+from typing import Any
 
 from django.http import Http404, HttpResponse
 
-from review.dashboard.metrics import Period, Totals
+from review.dashboard.metrics import Period, ReviewerTotals, Totals
 from review.dashboard.pages import Dashboard
 from review.dashboard.staffing import Staffing
 
@@ -145,6 +147,43 @@ def staffing_response(plan: Staffing) -> HttpResponse:
         ),
     ]
     return _csv(rows, f"staffing-{plan.queue.slug}.csv")
+
+
+def reviewer_weeks_response(
+    person: Any, weeks: list[tuple[dt.date, ReviewerTotals]]
+) -> HttpResponse:
+    rows = [
+        [
+            "week_of",
+            "reviews",
+            "rejected",
+            "escalated",
+            "active_hours",
+            "items_per_active_hour",
+            "median_active_seconds",
+            "p90_active_seconds",
+            "fields_corrected_share",
+            "double_review_field_agreement",
+            "double_review_decision_agreement",
+        ],  # fmt: skip
+        *(
+            [
+                monday,
+                t.reviews,
+                t.rejected,
+                t.escalated,
+                _num(t.active_hours),
+                _num(t.items_per_active_hour),
+                _num(t.median_seconds),
+                _num(t.p90_seconds),
+                _num(t.correction_rate),
+                _num(t.field_agreement),
+                _num(t.decision_agreement),
+            ]  # fmt: skip
+            for monday, t in weeks
+        ),
+    ]
+    return _csv(rows, f"reviewer-{person.get_username()}.csv")
 
 
 def _csv(rows: Iterable[list[object]], filename: str) -> HttpResponse:

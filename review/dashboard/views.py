@@ -117,6 +117,8 @@ def reviewer(request: HttpRequest, user_id: int) -> HttpResponse:
         "team_size": len({r.reviewer_id for r in team}),
         "weeks": weekly_reviewer(own),
     }
+    if request.GET.get("csv") == "weeks":
+        return csv_tables.reviewer_weeks_response(person, context["weeks"])
     return render(request, "review/dashboard_reviewer.html", context)
 
 

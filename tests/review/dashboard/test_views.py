@@ -124,6 +124,11 @@ def test_the_coaching_view_covers_people_of_the_leads_queues_only(client, lead, 
     response = client.get(reverse("review:dashboard-reviewer", args=[reviewer.pk]))
     assert response.status_code == 200
     assert 'data-testid="reviewer-reviews">1<' in response.content.decode()
+    weeks = client.get(
+        reverse("review:dashboard-reviewer", args=[reviewer.pk]), {"csv": "weeks"}
+    ).content.decode()
+    [header, this_week] = list(csv.reader(io.StringIO(weeks)))
+    assert header[:2] == ["week_of", "reviews"] and this_week[1] == "1"
     stranger = UserFactory(username="stranger")
     assert client.get(reverse("review:dashboard-reviewer", args=[stranger.pk])).status_code == 404
 
