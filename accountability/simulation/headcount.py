@@ -41,14 +41,12 @@ class BenchLane:
     review_seconds: float  # median handle time of one item
 
 
-@dataclass
-class WeekFigures:
-    week: int
-    items: int = 0
-    auto: int = 0
-    escaped: int = 0  # auto-accepted items with a wrong field
-    reviewed: int = 0
-    active_seconds: float = 0.0
+class _Rates:
+    """What follows from counts of items, auto-accepted ones and escaped errors."""
+
+    items: int
+    auto: int
+    escaped: int
 
     @property
     def automation_rate(self) -> float:
@@ -57,6 +55,16 @@ class WeekFigures:
     @property
     def escaped_rate(self) -> float | None:
         return self.escaped / self.auto if self.auto else None
+
+
+@dataclass
+class WeekFigures(_Rates):
+    week: int
+    items: int = 0
+    auto: int = 0
+    escaped: int = 0  # auto-accepted items with a wrong field
+    reviewed: int = 0
+    active_seconds: float = 0.0
 
     @property
     def fte(self) -> float:
@@ -171,7 +179,7 @@ class _Pooled:
 
 
 @dataclass(frozen=True)
-class EqualError:
+class EqualError(_Rates):
     """The best one threshold on the agents' own confidence could do at an escaped-error rate
     no worse than calibrated routing's, chosen with hindsight on the true outcomes."""
 
@@ -180,14 +188,6 @@ class EqualError:
     auto: int
     escaped: int
     fte: float  # per week
-
-    @property
-    def automation_rate(self) -> float:
-        return self.auto / self.items if self.items else 0.0
-
-    @property
-    def escaped_rate(self) -> float | None:
-        return self.escaped / self.auto if self.auto else None
 
 
 def equal_error_fixed(pooled: list[_Pooled], escaped_at_most: float, weeks: int) -> EqualError:

@@ -101,31 +101,8 @@ def _tables(board: Dashboard) -> dict[str, Iterable[list[object]]]:
             ),
         ],
         "reviewers": [
-            [
-                "reviewer",
-                "reviews",
-                "active_hours",
-                "items_per_active_hour",
-                "median_active_seconds",
-                "p90_active_seconds",
-                "fields_corrected_share",
-                "double_review_field_agreement",
-                "double_review_decision_agreement",
-            ],  # fmt: skip
-            *(
-                [
-                    u.get_username(),
-                    t.reviews,
-                    _num(t.active_hours),
-                    _num(t.items_per_active_hour),
-                    _num(t.median_seconds),
-                    _num(t.p90_seconds),
-                    _num(t.correction_rate),
-                    _num(t.field_agreement),
-                    _num(t.decision_agreement),
-                ]  # fmt: skip
-                for u, t in board.reviewers
-            ),
+            ["reviewer", *REVIEWER_COLUMNS],
+            *([u.get_username(), *_reviewer_cells(t)] for u, t in board.reviewers),
         ],
     }
 
@@ -153,37 +130,39 @@ def reviewer_weeks_response(
     person: Any, weeks: list[tuple[dt.date, ReviewerTotals]]
 ) -> HttpResponse:
     rows = [
-        [
-            "week_of",
-            "reviews",
-            "rejected",
-            "escalated",
-            "active_hours",
-            "items_per_active_hour",
-            "median_active_seconds",
-            "p90_active_seconds",
-            "fields_corrected_share",
-            "double_review_field_agreement",
-            "double_review_decision_agreement",
-        ],  # fmt: skip
-        *(
-            [
-                monday,
-                t.reviews,
-                t.rejected,
-                t.escalated,
-                _num(t.active_hours),
-                _num(t.items_per_active_hour),
-                _num(t.median_seconds),
-                _num(t.p90_seconds),
-                _num(t.correction_rate),
-                _num(t.field_agreement),
-                _num(t.decision_agreement),
-            ]  # fmt: skip
-            for monday, t in weeks
-        ),
+        ["week_of", *REVIEWER_COLUMNS],
+        *([monday, *_reviewer_cells(t)] for monday, t in weeks),
     ]
     return _csv(rows, f"reviewer-{person.get_username()}.csv")
+
+
+REVIEWER_COLUMNS = [
+    "reviews",
+    "rejected",
+    "escalated",
+    "active_hours",
+    "items_per_active_hour",
+    "median_active_seconds",
+    "p90_active_seconds",
+    "fields_corrected_share",
+    "double_review_field_agreement",
+    "double_review_decision_agreement",
+]
+
+
+def _reviewer_cells(t: ReviewerTotals) -> list[object]:
+    return [
+        t.reviews,
+        t.rejected,
+        t.escalated,
+        _num(t.active_hours),
+        _num(t.items_per_active_hour),
+        _num(t.median_seconds),
+        _num(t.p90_seconds),
+        _num(t.correction_rate),
+        _num(t.field_agreement),
+        _num(t.decision_agreement),
+    ]
 
 
 def _csv(rows: Iterable[list[object]], filename: str) -> HttpResponse:

@@ -14,6 +14,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from accountability.timing import figures_write
+
 
 @dataclass(frozen=True)
 class Row:
@@ -185,5 +187,4 @@ class Command(BaseCommand):
             )
             summary.append({"benchmark": row.name, "value": value, "unit": row.unit,
                             "target": row.target, "verdict": row.verdict(value)})  # fmt: skip
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "summary.json").write_text(json.dumps(summary, indent=2))
+        figures_write(folder / "summary.json", summary)

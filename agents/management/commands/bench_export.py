@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import resource
 import statistics
 import time
@@ -30,6 +29,7 @@ from django.test import Client
 from accountability.audit import Actor
 from accountability.db import json_text
 from accountability.models import AuditEvent
+from accountability.timing import figures_write
 from agents import services as agent_services
 from agents.feedback import export
 from agents.feedback.forms import cursor_encode
@@ -201,8 +201,7 @@ class Command(BaseCommand):
                 f"max {p['max_ms']} ms ({p['pages']} pages, {p['records_per_s']:,} records/s)"
             )
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2))
+        figures_write(out, figures)
         self.stdout.write(f"  written to {out}")
 
 

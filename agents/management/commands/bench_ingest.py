@@ -24,7 +24,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 
 from accountability.audit import Actor
-from accountability.timing import percentile
+from accountability.timing import figures_write, percentile
 from agents import services as agent_services
 from review.models import Queue
 
@@ -317,6 +317,5 @@ class Command(BaseCommand):
             f"{f['batch_items_per_s_processes']:>9.1f} items/s"
         )
         out = Path(path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2))
+        figures_write(out, figures)
         self.stdout.write(f"  written to {out}")

@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from accountability.timing import percentile
+from accountability.timing import figures_write, percentile
 from agents.models import Agent
 from review.bench_data import copy_rows, next_ids, reset_sequences
 from review.dashboard import rollups
@@ -71,8 +71,7 @@ class Command(BaseCommand):
         figures["pages"] = _time_pages(lead, options["requests"])
         self._print(figures)
         if options["json"]:
-            options["json"].parent.mkdir(parents=True, exist_ok=True)
-            options["json"].write_text(json.dumps(figures, indent=2))
+            figures_write(options["json"], figures)
 
     def _print(self, figures: dict[str, Any]) -> None:
         self.stdout.write(

@@ -6,9 +6,7 @@ Runs the pure models only (accountability.simulation.headcount): no database is 
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -24,6 +22,7 @@ from accountability.simulation.headcount import (
     equal_error_fixed,
 )
 from accountability.simulation.setup import FIELD_ACCURACY, agent_model
+from accountability.timing import figures_write
 
 
 class Command(BaseCommand):
@@ -67,7 +66,7 @@ class Command(BaseCommand):
                 },
             }
         if options["json_path"]:
-            Path(options["json_path"]).write_text(json.dumps(everything, indent=2))
+            figures_write(options["json_path"], everything)
 
     def print_profile(
         self, profile: str, bench: Bench, figures: dict[str, list[WeekFigures]], seconds: float

@@ -7,11 +7,9 @@ it, two heartbeats. Run it against a throwaway database: it leaves its items beh
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 import uuid
-from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
@@ -19,7 +17,7 @@ from django.test import Client
 from django.urls import reverse
 
 from accountability.audit import Actor
-from accountability.timing import percentile
+from accountability.timing import figures_write, percentile
 from agents import services as agent_services
 from agents.management.commands.bench_ingest import FIELDS, payload
 from agents.payload import parse_item
@@ -87,9 +85,7 @@ class Command(BaseCommand):
             "page_p50_ms": round(page_p50, 1),
             "page_p95_ms": round(page_p95, 1),
         }
-        out = Path(json_path)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(figures, indent=2))
+        figures_write(json_path, figures)
 
     def _setup(self, items: int) -> tuple[Client, Queue]:
         User = get_user_model()
