@@ -69,9 +69,22 @@ class ItemSerializer(serializers.Serializer):
     documents = DocumentSerializer(many=True, source="item_documents")
     decision = serializers.SerializerMethodField()
 
+    # An item waiting for review may be waiting for its blind second review, or for rework:
+    # whoever claims it must not see what the first reviewer decided. Blank until decided.
+    WAITING = frozenset({Item.Status.ASSESSING, Item.Status.PENDING})
+
     def get_decision(self, item: Item) -> dict | None:
-        reviews = list(item.reviews.all())
-        return DecisionSerializer(reviews[-1]).data if reviews else None
+        if item.status in self.WAITING:
+            return None
+        latest = item.reviews.order_by("-decided_at", "-id").first()
+        return DecisionSerializer(latest).data if latest else None
+
+    def to_representation(self, item: Item) -> dict:
+        data = super().to_representation(item)
+        if item.status in self.WAITING:
+            for field in data["fields"]:
+                field["verdict"], field["final_value"] = "", None
+        return data
 
 
 class LeaseSerializer(serializers.Serializer):
@@ -80,7 +93,7 @@ class LeaseSerializer(serializers.Serializer):
     item = serializers.SerializerMethodField()
 
     def get_item(self, lease: Lease) -> dict:
-        item = selectors.item_with_details(Item.objects.filter(pk=lease.item_id)).get()
+        item = selectors.item_for_api(Item.objects.filter(pk=lease.item_id)).get()
         return ItemSerializer(item).data
 
 
@@ -113,7 +126,7 @@ class ItemDetailApi(APIView):
             items = selectors.items_of_agent(request.user.agent)
         else:
             items = selectors.items_visible_to_person(request.user)
-        item = get_object_or_404(selectors.item_with_details(items), pk=item_id)
+        item = get_object_or_404(selectors.item_for_api(items), pk=item_id)
         return Response(ItemSerializer(item).data)
 
 
@@ -155,7 +168,7 @@ class ItemReleaseApi(APIView):
             lease_token=data.validated_data["lease"],
             reason=data.validated_data["reason"],
         )
-        item = selectors.item_with_details(Item.objects.filter(pk=item_id)).get()
+        item = selectors.item_for_api(Item.objects.filter(pk=item_id)).get()
         return Response(ItemSerializer(item).data)
 
 
@@ -212,5 +225,5 @@ class ItemDecisionApi(APIView):
             comment=values["comment"],
             active_seconds=values.get("active_seconds"),
         )
-        item = selectors.item_with_details(Item.objects.filter(pk=item_id)).get()
+        item = selectors.item_for_api(Item.objects.filter(pk=item_id)).get()
         return Response(ItemSerializer(item).data)

@@ -30,7 +30,7 @@ def _led_item(request: Request, item_id: int) -> Item:
 
 
 def _item_response(item_id: int) -> Response:
-    item = selectors.item_with_details(Item.objects.filter(pk=item_id)).get()
+    item = selectors.item_for_api(Item.objects.filter(pk=item_id)).get()
     return Response(ItemSerializer(item).data)
 
 

@@ -39,6 +39,32 @@ def test_claim_returns_the_item_with_fields_reasons_documents_and_lease(agent, r
     assert body["token"] and body["expires_at"]
 
 
+def test_a_blind_second_reviewer_sees_nothing_of_the_first_review(
+    agent, queue, reviewer_client, other_reviewer
+):
+    queue.double_review_rate = 1.0
+    queue.save()
+    item = ingest(agent)
+    first = _claim(reviewer_client).json()
+    fields = _all_correct()
+    fields[2] = {"name": "amount", "verdict": "corrected", "value": 999.0,
+                 "correction_reason": "misread"}  # fmt: skip
+    decided = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": first["token"], "decision": "approve", "fields": fields},
+        format="json",
+    )
+    assert decided.json()["status"] == "pending_review"  # waiting for the second review
+    assert decided.json()["decision"] is None
+    second_client = APIClient()
+    second_client.force_login(other_reviewer)
+    second = _claim(second_client).json()["item"]
+    assert second["id"] == item.pk
+    assert second["decision"] is None
+    assert {(f["verdict"], f["final_value"]) for f in second["fields"]} == {("", None)}
+    assert second["fields"][2]["value"] != 999.0  # the agent's value, not the first correction
+
+
 def test_claim_with_nothing_waiting_is_204(queue, reviewer_client):
     assert _claim(reviewer_client).status_code == 204
 
