@@ -7,7 +7,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 
@@ -30,7 +30,11 @@ class QueueQuerySet(models.QuerySet["Queue"]):
             return self.none()
         if user.is_superuser:
             return self.all()
-        return self.filter(Q(reviewers=user) | Q(leads=user)).distinct()
+        # EXISTS rather than joins and DISTINCT: no sort of every column of the joined rows on
+        # each request, and the queryset stays usable where DISTINCT is not (aggregates).
+        as_reviewer = self.model.reviewers.through.objects.filter(queue=OuterRef("pk"), user=user)
+        as_lead = self.model.leads.through.objects.filter(queue=OuterRef("pk"), user=user)
+        return self.filter(Exists(as_reviewer) | Exists(as_lead))
 
     def led_by(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
         """Queues whose escalations and lead actions a person may handle; superusers: all."""
@@ -293,6 +297,10 @@ class Item(models.Model):
                 "id",
                 condition=Q(status="pending_review"),
                 name="item_claim_order",
+            ),
+            # Is anything in the queue urgent? (claim-next: leases.py)
+            models.Index(
+                "queue", "due_at", condition=Q(status="pending_review"), name="item_pending_due"
             ),
             models.Index(
                 fields=["queue", "status", "created_at"], name="item_queue_status_created"

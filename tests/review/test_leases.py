@@ -13,7 +13,7 @@ from accountability.api import WorkflowError
 from accountability.models import AuditEvent
 from review import services
 from review.models import Item, Lease
-from tests.factories import ingest
+from tests.factories import UserFactory, ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +27,36 @@ def test_claim_gives_the_riskiest_item_first_then_the_earliest_due(
     second = services.lease_claim_next(queue=queue, reviewer=other_reviewer)
     assert (first.item_id, second.item_id) == (risky.pk, mild.pk)
     assert first.expires_at - first.claimed_at == dt.timedelta(minutes=queue.lease_minutes)
+
+
+def test_claims_follow_urgency_then_risk_then_due_time_across_many_items(agent, queue):
+    # On PostgreSQL the urgent items are found by skipping from priority to priority; the
+    # order must be the one the queue promises, whatever the mix.
+    now = timezone.now()
+    window = queue.urgent_window
+    spread = [(p, minutes) for p in (0, 10, 40, 70) for minutes in (5, 30, 90, 600, 2000)]
+    items = {}
+    for n, (priority, minutes) in enumerate(spread):
+        item = ingest(agent, external_id=f"i{n}")
+        due = now + dt.timedelta(minutes=minutes)
+        Item.objects.filter(pk=item.pk).update(priority=priority, due_at=due)
+        items[item.pk] = (due > now + window, -priority, due, item.pk)  # the promised order
+    # One item waits for its blind second review by someone else: never to its first reviewer.
+    first_reviewer = UserFactory(username="first")
+    queue.reviewers.add(first_reviewer)
+    Item.objects.filter(pk=min(items, key=items.get)).update(first_reviewer=first_reviewer)
+    assert (
+        services.lease_claim_next(queue=queue, reviewer=first_reviewer, now=now).item_id
+        == (sorted(items, key=items.get)[1])
+    )
+    Lease.objects.all().delete()
+    Item.objects.update(lease_holder=None, leased_until=None)
+    claimed = []
+    for n in range(len(items)):
+        person = UserFactory(username=f"reviewer-{n}")
+        queue.reviewers.add(person)
+        claimed.append(services.lease_claim_next(queue=queue, reviewer=person, now=now).item_id)
+    assert claimed == sorted(items, key=items.get)
 
 
 def test_second_reviewer_never_gets_a_held_item(agent, queue, reviewer, other_reviewer):
