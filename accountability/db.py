@@ -74,25 +74,32 @@ def rows(model: type[models.Model], values: Sequence[dict[str, Any]]) -> Table:
     return Table(model, rows=values)
 
 
-def insert(*tables: Table) -> None:
-    """Insert every table's rows, in order. Must run inside a transaction."""
+Statement = tuple[str, Sequence[Any]]
+
+
+def insert(*tables: Table, then: Statement | None = None) -> None:
+    """Insert every table's rows, in order, then run the statement `then` (SQL, params), in the
+    same round trip where the rows are few. Must run inside a transaction."""
     tables = tuple(table for table in tables if len(table))
     if not tables:
+        _execute(then)
         return
     if not _is_postgres():
         for table in tables:
             table.model.objects.bulk_create(
                 list(table.objs) or [table.model(**row) for row in table.rows]
             )
+        _execute(then)
         return
     _allocate_ids([table.objs for table in tables if table.need_pks])
     now = timezone.now()
     prepared = [(table.model, *_values(table, now)) for table in tables]
     if sum(len(table) for table in tables) <= PIPELINE_MAX_ROWS:
-        _pipelined_inserts(prepared)
+        _pipelined_inserts(prepared, then)
     else:
         for model, fields, values in prepared:
             _copy(model, fields, values)
+        _execute(then)
     for table in tables:
         for obj in table.objs:
             obj._state.adding = False
@@ -168,7 +175,15 @@ def _table_sql(model: type[models.Model], fields: list[models.Field]) -> tuple[s
     return quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
 
 
-def _pipelined_inserts(prepared: list[tuple[type[models.Model], list, list]]) -> None:
+def _execute(statement: Statement | None) -> None:
+    if statement is not None:
+        with connection.cursor() as cursor:
+            cursor.execute(*statement)
+
+
+def _pipelined_inserts(
+    prepared: list[tuple[type[models.Model], list, list]], then: Statement | None
+) -> None:
     # wrap_database_errors turns psycopg's errors into Django's (IntegrityError on a duplicate).
     with (
         connection.wrap_database_errors,
@@ -181,6 +196,8 @@ def _pipelined_inserts(prepared: list[tuple[type[models.Model], list, list]]) ->
             cursor.cursor.executemany(
                 f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values
             )
+        if then is not None:
+            cursor.cursor.execute(*then)
 
 
 def _copy(model: type[models.Model], fields: list[models.Field], values: list[list]) -> None:
