@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from accountability.models import AuditEvent
@@ -49,10 +49,18 @@ def item_for_api(items: QuerySet[Item]) -> QuerySet[Item]:
     """What the API says of an item (review.api.ItemSerializer), in four queries: the item with
     its queue and agent, its fields, reasons and documents. No pages, which the API does not
     show, and no reviews: a waiting item shows none, a decided one reads its latest."""
-    documents = ItemDocument.objects.select_related("document")
     return items.select_related("queue", "agent").prefetch_related(
-        "fields", "reasons", Prefetch("item_documents", queryset=documents)
+        "fields", "reasons", _API_DOCUMENTS
     )
+
+
+_API_DOCUMENTS = Prefetch("item_documents", ItemDocument.objects.select_related("document"))
+
+
+def with_api_documents(item: Item) -> Item:
+    """item, loaded otherwise, with the documents the API shows (one query)."""
+    prefetch_related_objects([item], _API_DOCUMENTS)
+    return item
 
 
 def page_char_boxes(page_ids: Iterable[int]) -> dict[int, list[int]]:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from accountability.api import WorkflowError
@@ -62,6 +63,7 @@ def item_decide(
     sends the item to the queue's leads and records no field labels. active_seconds is the
     page's active time since its last heartbeat (None from API clients: the server estimates).
     Field labels, final values, the item's status and the audit event are one transaction.
+    review.item comes with its fields (as decided) and reasons prefetched.
     """
     if decision not in Review.Decision.values:
         raise ValidationError({"decision": [f"must be one of {', '.join(Review.Decision.values)}"]})
@@ -77,6 +79,9 @@ def item_decide(
                 "This item is already with its leads: approve or reject it.",
                 code="already_escalated",
             )
+        # Fields and reasons once, into the item's prefetch cache: the audit record, the
+        # webhook and the API's answer all read them from there.
+        prefetch_related_objects([item], "fields", "reasons")
         item_fields = {f.name: f for f in item.fields.all()}
         if decision == Review.Decision.ESCALATE:
             labels = []
