@@ -189,21 +189,18 @@ def _take(
     now: dt.datetime,
     status: str = Item.Status.PENDING,
 ) -> Lease | None:
+    """Lease item_id to reviewer if it is still free in status; None if someone was faster.
+
+    Leases the item ran out on are recorded as expired first. Must run inside a transaction.
+    """
     expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
-    won = (
-        Item.objects.filter(pk=item_id)
-        .claimable(now, status=status)
-        .update(lease_holder=reviewer, leased_until=expires_at, updated_at=now)
-    )
-    if won != 1:
+    lease = Lease(item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at)
+    if connection.vendor == "postgresql":
+        expired = _take_postgresql(lease, status=status)
+    else:
+        expired = _take_orm(lease, status=status)
+    if expired is None:
         return None
-    expired = [
-        _end(stale, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
-        for stale in Lease.objects.filter(item_id=item_id, ended_at__isnull=True)
-    ]
-    lease = Lease.objects.create(
-        item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at
-    )
     transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     claimed = audit_event(
         obj=Item(pk=item_id),  # the audit needs only its identity; spare a query
@@ -216,19 +213,120 @@ def _take(
     return lease
 
 
+_EXPIRY = Actor.system("lease-expiry")
+
+
+def _take_orm(lease: Lease, *, status: str) -> list[AuditEvent] | None:
+    won = (
+        Item.objects.filter(pk=lease.item_id)
+        .claimable(lease.claimed_at, status=status)
+        .update(
+            lease_holder=lease.reviewer, leased_until=lease.expires_at, updated_at=lease.claimed_at
+        )
+    )
+    if won != 1:
+        return None
+    expired = [
+        _end(stale, end=Lease.End.EXPIRED, now=lease.claimed_at, actor=_EXPIRY)
+        for stale in Lease.objects.filter(item_id=lease.item_id, ended_at__isnull=True)
+    ]
+    lease.save(force_insert=True)
+    return expired
+
+
+# The same three writes as _take_orm in one round trip (a pipeline): take the item if it is
+# still free, end the leases it ran out on, open the new lease. The last two act only if the
+# first won, which they see from the item row itself (same transaction, statements in order).
+_WON = f"""EXISTS (SELECT 1 FROM {Item._meta.db_table} WHERE id = %(item)s
+           AND lease_holder_id = %(reviewer)s AND leased_until = %(expires)s)"""
+_TAKE_ITEM = f"""
+UPDATE {Item._meta.db_table}
+   SET lease_holder_id = %(reviewer)s, leased_until = %(expires)s, updated_at = %(now)s
+ WHERE id = %(item)s AND status = %(status)s AND (leased_until IS NULL OR leased_until <= %(now)s)
+"""
+_END_STALE = f"""
+UPDATE {Lease._meta.db_table} SET ended_at = %(now)s, "end" = %(expired)s
+ WHERE item_id = %(item)s AND ended_at IS NULL AND {_WON}
+RETURNING token, reviewer_id, expires_at
+"""
+_OPEN_LEASE = f"""
+INSERT INTO {Lease._meta.db_table}
+       (item_id, reviewer_id, token, claimed_at, expires_at, "end", release_reason, active_seconds)
+SELECT %(item)s, %(reviewer)s, %(token)s, %(now)s, %(expires)s, '', '', 0 WHERE {_WON}
+RETURNING id
+"""
+
+
+def _take_postgresql(lease: Lease, *, status: str) -> list[AuditEvent] | None:
+    params = {
+        "item": lease.item_id,
+        "reviewer": lease.reviewer_id,
+        "expires": lease.expires_at,
+        "now": lease.claimed_at,
+        "status": status,
+        "expired": Lease.End.EXPIRED,
+        "token": lease.token,
+    }
+    # wrap_database_errors: a racing second open lease is Django's IntegrityError, as in ORM.
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        raw = cursor.cursor.connection
+        with raw.cursor() as take, raw.cursor() as stale, raw.cursor() as opened:
+            with raw.pipeline():
+                take.execute(_TAKE_ITEM, params)
+                stale.execute(_END_STALE, params)
+                opened.execute(_OPEN_LEASE, params)
+            stale_rows, opened_row = stale.fetchall(), opened.fetchone()
+    if opened_row is None:
+        return None
+    lease.pk = opened_row[0]
+    lease._state.adding, lease._state.db = False, connection.alias
+    return [
+        _ended_event(
+            item_id=lease.item_id,
+            token=token,
+            reviewer_id=reviewer_id,
+            expires_at=expires_at,
+            end=Lease.End.EXPIRED,
+            actor=_EXPIRY,
+        )
+        for token, reviewer_id, expires_at in stale_rows
+    ]
+
+
 def _end(lease: Lease, *, end: str, now: dt.datetime, actor: Actor, reason: str = "") -> AuditEvent:
     """End the lease; return its audit event for the caller to append once its writes are done."""
     lease.ended_at, lease.end, lease.release_reason = now, end, reason
     lease.save(update_fields=["ended_at", "end", "release_reason"])
+    return _ended_event(
+        item_id=lease.item_id,
+        token=lease.token,
+        reviewer_id=lease.reviewer_id,
+        expires_at=lease.expires_at,
+        end=end,
+        actor=actor,
+        reason=reason,
+    )
+
+
+def _ended_event(
+    *,
+    item_id: int,
+    token: uuid.UUID,
+    reviewer_id: int,
+    expires_at: dt.datetime,
+    end: str,
+    actor: Actor,
+    reason: str = "",
+) -> AuditEvent:
     return audit_event(
-        obj=Item(pk=lease.item_id),
+        obj=Item(pk=item_id),
         action=f"review.lease.{end}",
         actor=actor,
         data={
-            "lease": str(lease.token),
-            "reviewer": lease.reviewer_id,
+            "lease": str(token),
+            "reviewer": reviewer_id,
             "reason": reason,
-            "expired_at": lease.expires_at.isoformat(),
+            "expired_at": expires_at.isoformat(),
         },
     )
 
@@ -316,9 +414,7 @@ def leases_close_expired(*, now: dt.datetime | None = None, limit: int = 1000) -
         )
         expired = []
         for lease in stale:
-            expired.append(
-                _end(lease, end=Lease.End.EXPIRED, now=now, actor=Actor.system("lease-expiry"))
-            )
+            expired.append(_end(lease, end=Lease.End.EXPIRED, now=now, actor=_EXPIRY))
             Item.objects.filter(
                 pk=lease.item_id, lease_holder_id=lease.reviewer_id, leased_until__lte=now
             ).update(lease_holder=None, leased_until=None, updated_at=now)

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accountability.api import WorkflowError
+from accountability.chain import chain_verify
 from accountability.models import AuditEvent
 from review import services
 from review.models import Item, Lease
@@ -88,8 +89,13 @@ def test_expired_lease_is_free_at_the_next_claim_without_a_sweeper(
     fresh = services.lease_claim_next(queue=queue, reviewer=other_reviewer, now=later)
     assert fresh.item_id == item.pk
     stale.refresh_from_db()
-    assert stale.end == Lease.End.EXPIRED
-    assert AuditEvent.objects.filter(action="review.lease.expired", target_id=str(item.pk)).exists()
+    assert stale.end == Lease.End.EXPIRED and stale.ended_at == later
+    expired = AuditEvent.objects.get(action="review.lease.expired", target_id=str(item.pk))
+    assert expired.data["lease"] == str(stale.token)
+    assert expired.data["reviewer"] == reviewer.pk
+    assert expired.data["expired_at"] == stale.expires_at.isoformat()
+    assert Lease.objects.filter(item=item, ended_at__isnull=True).get() == fresh
+    assert chain_verify().ok  # what was hashed is what the database kept
 
 
 def test_holder_of_an_expired_and_reissued_lease_can_write_nothing(
