@@ -56,10 +56,14 @@ def _page(
         "submitted": submitted,
         "target_percent": submitted.get("target_error_rate", f"{queue.target_error_rate * 100:g}"),
         "advice_target_percent": f"{advice.target * 100:g}",
+        "advice_found": any(f.advised is not None for f in advice.fields),
+        "advised_upper": service.percent(
+            advice.advised.error_interval[1] if advice.advised.error_interval else None
+        ),
         "comparison": [("current", advice.current), ("advised", advice.advised)],
         "curve_rows": [
             {
-                "threshold": f"{point['threshold']:.2f}",
+                "threshold": service.threshold_text(point["threshold"]),
                 "automation": service.percent(point["automation_rate"]),
                 "error": service.percent(point["error_rate"]),
                 "high": service.percent(point["error_high"]),
@@ -167,6 +171,7 @@ def _projection_rows(advice: service.Advice) -> list[list[object]]:
         "escaped_error_rate",
         "escaped_error_low_95",
         "escaped_error_high_95",
+        "expected_error_rate_calibrated",
     ]
     rows: list[list[object]] = [header]
     for label, p in (("current", advice.current), ("advised", advice.advised)):
@@ -184,6 +189,7 @@ def _projection_rows(advice: service.Advice) -> list[list[object]]:
                 p.error_rate,
                 low,
                 high,
+                p.expected_error_rate,
             ]
         )
     return rows

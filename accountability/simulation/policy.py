@@ -5,8 +5,9 @@ the same services a lead's page uses, so every change is a new, audited policy v
 its reason. Two policies:
 
 - ThresholdAdvicePolicy ("advice"): applies the threshold advice of review.services.thresholds
-  (per field: the lowest threshold whose labeled error rate stays within the queue's
-  target_error_rate, on calibrated confidences), through queue_thresholds_apply.
+  (every field's threshold, chosen together so that the labeled items they would auto-accept
+  show the queue's target_error_rate met for whole items, on calibrated confidences), through
+  queue_thresholds_apply.
 - EscapedErrorStepPolicy ("step"): a simple stand-in that needs no labels beyond QA: loosen
   every threshold a notch while QA sampling finds fewer escaped errors than the target, tighten
   a notch once it is clearly above (the 95 % interval entirely over the target).
@@ -27,6 +28,7 @@ from review.services.thresholds import (
     queue_history,
     queue_spec,
     queue_thresholds_apply,
+    threshold_text,
 )
 
 
@@ -63,7 +65,7 @@ class ThresholdAdvicePolicy:
         if not advice.changes:
             return None
         moved = [
-            f"{f.name} {f.current:.2f}→{f.advised:.2f}"
+            f"{f.name} {threshold_text(f.current)}→{threshold_text(f.advised)}"
             for f in advice.fields
             if f.advised is not None and f.advised != f.current
         ]

@@ -4,15 +4,19 @@ Everything is scored the way routing would score it today: each field's confiden
 the current calibrator of its agent, agent version and field (agents.calibration), the agent's
 own confidence where there is none.
 
-- Advice, per field of the queue's schema: the lowest threshold whose 95 % Wilson upper bound
-  on the error rate among labeled fields at or above it is within the queue's
-  target_error_rate ("not enough labels" when no threshold gets there). Labeled: a reviewer's
-  final verdict was "correct" (right) or "corrected" (wrong); "undeterminable" is left out.
+- Advice: the thresholds of the queue's schema fields, chosen together so that the items they
+  would auto-accept meet the queue's target_error_rate as a share of whole items with a wrong
+  field: the 95 % Wilson upper bound of that share among the labeled items is within the target
+  (review.services.threshold_search, which also describes the search). Fields without labels
+  keep their thresholds; "not enough labels" when no thresholds meet the target. Labeled: a
+  reviewer's final verdict was "correct" (right) or "corrected" (wrong); "undeterminable" is
+  left out.
 - Projection, for any set of thresholds: on the last PROJECTION_WEEKS of arrivals, the share of
   items that would be auto-accepted (every field clears its threshold, nothing else blocks it,
-  less the QA sample share), human items per week, FTE, and on the labeled history the
-  expected escaped-error rate (labeled items that would be auto-accepted and had a field
-  corrected) with its Wilson interval.
+  less the QA sample share), human items per week, FTE, the calibrated expectation of their
+  escaped-error rate (mean risk: 1 - the product of an item's calibrated confidences), and on
+  the labeled history the expected escaped-error rate (labeled items that would be
+  auto-accepted and had a field corrected) with its Wilson interval.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import statistics
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -33,11 +38,11 @@ from agents.calibration.selectors import calibration_for
 from review.models import Item, ItemField, Queue, Reason, Review, Verdict
 from review.quality import MIN_SAMPLES, wilson_interval
 from review.services.queues import queue_apply
+from review.services.threshold_search import CANDIDATES, Grid, item_thresholds
 
 PROJECTION_WEEKS = 4  # arrivals the projection counts
 LABEL_WEEKS = 26  # labeled history advice and expected errors are measured on
 PROJECTION_MAX_ITEMS = 20_000  # newest arrivals scored; counts scale to the whole window
-CANDIDATES = [round(t / 100, 2) for t in range(50, 101)]  # thresholds advice considers
 # Reasons about confidence are what the thresholds decide; any other blocking reason keeps an
 # item with people whatever its thresholds.
 CONFIDENCE_REASONS = ["low_confidence", "calibrated_low_confidence", "qa_sample"]
@@ -55,6 +60,18 @@ class Rows:
     wrong: np.ndarray  # bool: corrected by a reviewer (labeled rows only)
     blocked: np.ndarray  # bool per item: another reason keeps it with people
     n_items: int
+
+    @cached_property
+    def risk(self) -> np.ndarray:
+        """Per item: 1 - the product of its fields' scores, its chance of a wrong field if the
+        scores are calibrated and its fields err independently (no confidence: 1)."""
+        logs = np.log(np.clip(np.nan_to_num(self.score, nan=0.0), 1e-12, 1.0))
+        return 1 - np.exp(np.bincount(self.item, weights=logs, minlength=self.n_items))
+
+    @cached_property
+    def wrong_items(self) -> np.ndarray:
+        """Per item: a field was corrected."""
+        return np.bincount(self.item, weights=self.wrong, minlength=self.n_items) > 0
 
 
 @dataclass
@@ -163,6 +180,12 @@ def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def threshold_text(value: float) -> str:
+    """0.91, 0.995: as many decimals as the threshold has, two at least, four at most."""
+    text = f"{value:.4f}".rstrip("0")
+    return text if len(text.split(".")[1]) >= 2 else f"{value:.2f}"
+
+
 # --- Pure computations on a History ----------------------------------------------------------
 
 
@@ -189,6 +212,7 @@ class Projection:
     automation_rate: float | None  # auto-accepted share, QA samples taken out
     human_items_per_week: float
     fte: float | None  # None: no review time measured yet
+    expected_error_rate: float | None  # mean calibrated risk of the arrivals auto-accepted
     labeled_items: int  # labeled items that would be auto-accepted
     labeled_wrong: int
     error_rate: float | None
@@ -205,6 +229,10 @@ class Projection:
     @property
     def fte_text(self) -> str:
         return "no review time measured yet" if self.fte is None else f"{self.fte:.2f}"
+
+    @property
+    def expected_text(self) -> str:
+        return percent(self.expected_error_rate)
 
     @property
     def error_text(self) -> str:
@@ -233,8 +261,7 @@ def project(history: History, thresholds: dict[str, float]) -> Projection:
         fte = hours / settings.FTE_PRODUCTIVE_HOURS_PER_WEEK
     labeled = history.labeled
     auto = _clears(labeled, queue, thresholds)
-    wrong_items = np.bincount(labeled.item, weights=labeled.wrong, minlength=labeled.n_items) > 0
-    n, wrong = int(auto.sum()), int((auto & wrong_items).sum())
+    n, wrong = int(auto.sum()), int((auto & labeled.wrong_items).sum())
     return Projection(
         thresholds=dict(thresholds),
         items=history.arrivals_total,
@@ -242,6 +269,7 @@ def project(history: History, thresholds: dict[str, float]) -> Projection:
         automation_rate=share,
         human_items_per_week=human_per_week,
         fte=fte,
+        expected_error_rate=float(arrivals.risk[clears].mean()) if clears.any() else None,
         labeled_items=n,
         labeled_wrong=wrong,
         error_rate=wrong / n if n else None,
@@ -253,11 +281,12 @@ def project(history: History, thresholds: dict[str, float]) -> Projection:
 class FieldAdvice:
     name: str
     current: float
-    advised: float | None  # None: not enough labels to meet the target at any threshold
+    advised: float | None  # None: no labels on this field, or no thresholds meet the target
     labels: int  # labeled fields of this name
     above: int  # labeled fields at or above the advised threshold
     wrong: int  # of which corrected
-    upper: float | None  # 95 % upper bound of their error rate
+    upper: float | None  # 95 % upper bound of their error rate (this field alone)
+    labeled_items: int = 0  # labeled items in all: the note's count
 
     @property
     def rate(self) -> float | None:
@@ -268,31 +297,71 @@ class FieldAdvice:
         return percent(self.upper)
 
     @property
+    def current_text(self) -> str:
+        return threshold_text(self.current)
+
+    @property
+    def advised_text(self) -> str:
+        return "" if self.advised is None else threshold_text(self.advised)
+
+    @property
     def note(self) -> str:
         if self.advised is not None:
             return ""
         if not self.labels:
             return "not enough labels (none yet)"
-        return f"not enough labels to show the target is met ({self.labels} labeled)"
+        return f"not enough labels to show the target is met ({self.labeled_items} labeled items)"
 
 
-def field_advice(history: History, name: str, target: float) -> FieldAdvice:
-    """The lowest candidate threshold whose Wilson upper bound on the error rate of the labeled
-    fields at or above it is within target."""
+def _field_advice(
+    history: History, name: str, advised: float | None, labeled_items: int
+) -> FieldAdvice:
+    """The advice for one field, with what its own labels say at the advised threshold."""
     rows = history.labeled
     mine = rows.name == name
     scores, wrong = rows.score[mine], rows.wrong[mine]
     current = history.queue.threshold_for(name)
-    for threshold in CANDIDATES:
-        above = scores >= threshold - 1e-9
-        n = int(above.sum())
-        if not n:
-            break  # higher thresholds keep even fewer
-        errors = int(wrong[above].sum())
-        upper = wilson_interval(errors, n)[1]
-        if upper <= target:
-            return FieldAdvice(name, current, threshold, len(scores), n, errors, upper)
-    return FieldAdvice(name, current, None, len(scores), 0, 0, None)
+    if advised is None:
+        return FieldAdvice(name, current, None, len(scores), 0, 0, None, labeled_items)
+    above = scores >= advised - 1e-9
+    n, errors = int(above.sum()), int(wrong[above].sum())
+    upper = wilson_interval(errors, n)[1] if n else None
+    return FieldAdvice(name, current, advised, len(scores), n, errors, upper, labeled_items)
+
+
+def _grid(rows: Rows, queue: Queue, chosen: list[str], fixed: dict[str, float]) -> Grid:
+    """The items whose auto-acceptance the chosen fields' thresholds decide, as a Grid: left out
+    are items another reason blocks and items a fixed threshold already holds back."""
+    column = {name: j for j, name in enumerate(chosen)}
+    columns = np.array([column.get(name, -1) for name in rows.names], dtype=int)[rows.name_code]
+    limits = np.array(
+        [fixed.get(name, queue.threshold_for(name)) for name in rows.names], dtype=float
+    )[rows.name_code]
+    held = (columns < 0) & ~(rows.score >= limits - 1e-9)
+    keep = ~rows.blocked & (np.bincount(rows.item, weights=held, minlength=rows.n_items) == 0)
+    scores = np.full((rows.n_items, len(chosen)), np.inf)
+    mine = columns >= 0
+    # NaN (no confidence) wins: np.minimum propagates it, and it never clears.
+    np.minimum.at(scores, (rows.item[mine], columns[mine]), rows.score[mine])
+    return Grid.of(scores[keep], rows.wrong_items[keep], rows.risk[keep])
+
+
+def advised_thresholds(
+    history: History, chosen: list[str], target: float
+) -> dict[str, float] | None:
+    """The thresholds of the `chosen` fields that together meet the item-level target (the
+    other fields keep theirs), or None when no thresholds can be shown to."""
+    queue = history.queue
+    if not chosen or not history.labeled.n_items:
+        return None
+    fixed = thresholds_of(queue)
+    labeled = _grid(history.labeled, queue, chosen, fixed)
+    # Without recent arrivals, automation is counted on the labeled items themselves.
+    arrivals = history.arrivals if history.arrivals.n_items else history.labeled
+    levels = item_thresholds(labeled, _grid(arrivals, queue, chosen, fixed), target)
+    if levels is None:
+        return None
+    return {name: CANDIDATES[k] for name, k in zip(chosen, levels, strict=True)}
 
 
 @dataclass
@@ -306,7 +375,7 @@ class Advice:
     @property
     def thresholds(self) -> dict[str, float]:
         """The advised thresholds, the current ones where there is no advice."""
-        return {f.name: f.current if f.advised is None else f.advised for f in self.fields}
+        return self.advised.thresholds
 
     @property
     def changes(self) -> bool:
@@ -316,13 +385,19 @@ class Advice:
 def queue_advice(history: History, *, target: float | None = None) -> Advice:
     queue = history.queue
     target = queue.target_error_rate if target is None else target
-    fields = [field_advice(history, spec["name"], target) for spec in queue.field_schema]
-    advised = {f.name: f.current if f.advised is None else f.advised for f in fields}
+    names = [spec["name"] for spec in queue.field_schema]
+    labeled = set(history.labeled.names)
+    chosen = [name for name in names if name in labeled]
+    advised = advised_thresholds(history, chosen, target) or {}
+    fields = [
+        _field_advice(history, name, advised.get(name), history.labeled.n_items) for name in names
+    ]
+    thresholds = {f.name: f.current if f.advised is None else f.advised for f in fields}
     return Advice(
         target=target,
         fields=fields,
         current=project(history, thresholds_of(queue)),
-        advised=project(history, advised),
+        advised=project(history, thresholds),
         curve=curve(history),
     )
 

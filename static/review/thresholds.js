@@ -4,9 +4,15 @@
 (function () {
   "use strict";
 
+  // 0.91, 0.995: as many decimals as the threshold has, two at least, three at most.
+  function thresholdText(value) {
+    var text = Number(value).toFixed(3);
+    return text.slice(-1) === "0" ? Number(value).toFixed(2) : text;
+  }
+
   function showValue(slider) {
     var output = document.querySelector('output[for="' + slider.id + '"]');
-    if (output) output.value = Number(slider.value).toFixed(2);
+    if (output) output.value = thresholdText(slider.value);
   }
 
   document.addEventListener("input", function (event) {
@@ -42,7 +48,7 @@
     new Chart(canvas, {
       type: "line",
       data: {
-        labels: points.map(function (p) { return p.threshold.toFixed(2); }),
+        labels: points.map(function (p) { return thresholdText(p.threshold); }),
         datasets: [
           {
             label: "Automation rate, % (solid, circles)",

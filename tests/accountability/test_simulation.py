@@ -129,30 +129,40 @@ def test_the_vectorised_sample_is_the_same_model():
     assert confidence.min() >= 0.95 and correct.mean() == pytest.approx(0.8, abs=0.015)
 
 
-def test_the_headcount_bench_compares_both_routings_on_the_same_outputs():
+def test_the_headcount_bench_routes_the_same_outputs_every_way():
     def lanes(profile: Profile) -> list[BenchLane]:
         model = AgentModel(profile, accuracy=0.97, sharpness=25)
         return [BenchLane("x", model, ("a", "b", "c"), 40.0)]
 
-    bench = Bench(items_per_day=1500, weeks=3, seed=2)
+    bench = Bench(items_per_day=1500, weeks=3, seed=2, target=0.03)
     loud = bench.run(lanes(Profile.OVERCONFIDENT))
-    blank = bench.run(lanes(Profile.UNINFORMATIVE))
+    compared = bench.compare(loud)
 
     fixed, calibrated = loud["fixed"], loud["calibrated"]
     assert [w.items for w in fixed] == [w.items for w in calibrated] == [10_500] * 3
-    # Overconfident: 0.9 on its own word lets nearly everything through, errors included;
-    # calibrated, it learns what that word is worth and sends the doubtful ones to people.
-    assert fixed[-1].automation_rate > 0.95
-    assert calibrated[-1].escaped_rate < fixed[-1].escaped_rate / 2
-    assert calibrated[-1].fte > fixed[-1].fte
-    # The same advice rule on the agent's own word, one threshold: it cannot see the
-    # over-confidence, so it automates far more and lets more errors through.
-    plain = loud["one_threshold"]
-    assert [w.items for w in plain] == [10_500] * 3
-    assert plain[-1].escaped_rate > calibrated[-1].escaped_rate
-    # A confidence that says nothing earns no automation once calibrated.
-    assert blank["calibrated"][-1].automation_rate < 0.05 < blank["fixed"][-1].automation_rate
+    assert all(w.auto + w.reviewed == w.items for ws in loud.values() for w in ws)
+    # The first week everything goes to people: the advice has no labels yet.
+    assert calibrated[0].auto == loud["uncalibrated"][0].auto == 0
+    # Overconfident: 0.9 on its own word lets nearly everything through, errors included; the
+    # advice, from what people found, auto-accepts only what meets the item-level target.
+    assert fixed[-1].automation_rate > 0.95 and fixed[-1].escaped_rate > 0.06
+    assert 0 < calibrated[-1].automation_rate < 0.5
+    assert calibrated[-1].escaped_rate <= bench.target
+    # The comparison: what the weeks add up to, and one threshold that escapes no more.
+    weeks = calibrated[-3:]
+    assert compared["calibrated"].escaped == sum(w.escaped for w in weeks)
+    assert compared["calibrated"].reviewed_per_week == sum(w.reviewed for w in weeks) / 3
+    assert compared["calibrated"].fte == pytest.approx(sum(w.fte for w in weeks) / 3)
+    hindsight = compared["hindsight"]
+    assert hindsight.auto == 0 or hindsight.escaped_rate <= compared["calibrated"].escaped_rate
     assert bench.run(lanes(Profile.OVERCONFIDENT))["calibrated"][-1] == calibrated[-1]
+
+
+def test_a_confidence_that_says_nothing_earns_no_automation():
+    model = AgentModel(Profile.UNINFORMATIVE, accuracy=0.97, sharpness=25)
+    bench = Bench(items_per_day=1500, weeks=3, seed=2, target=0.03)
+    figures = bench.run([BenchLane("x", model, ("a", "b", "c"), 40.0)])
+    assert figures["calibrated"][-1].automation_rate == 0 < figures["fixed"][-1].automation_rate
 
 
 # --- people, clock and the lead's policy --------------------------------------------------------
@@ -369,7 +379,56 @@ def test_the_equal_error_comparison_picks_the_most_automating_threshold_within_t
     )
     # No escaped error allowed: accept down to 0.95 (2 items), review the other 2 (2 h).
     strict = equal_error_fixed([pooled], 0.0, weeks=1)
-    assert (strict.threshold, strict.auto, strict.escaped, strict.fte) == (0.95, 2, 0, 2.0)
+    assert (strict.thresholds, strict.auto, strict.escaped, strict.fte) == ((0.95,), 2, 0, 2.0)
     # A third wrong is allowed: down to 0.90 escapes 1 of 3; 0.80 escapes 1 of 4 (better).
     loose = equal_error_fixed([pooled], 1 / 3, weeks=1)
-    assert (loose.threshold, loose.auto, loose.escaped, loose.fte) == (0.80, 4, 1, 0.0)
+    assert (loose.thresholds, loose.auto, loose.escaped, loose.fte) == ((0.80,), 4, 1, 0.0)
+
+
+def test_one_threshold_per_agent_with_hindsight_beats_one_for_all(settings):
+    from accountability.simulation.headcount import _Pooled, equal_error_fixed
+
+    settings.FTE_PRODUCTIVE_HOURS_PER_WEEK = 1
+    # Agent a is right at 0.80; agent b is wrong at 0.85 and right at 0.95. One threshold low
+    # enough for a's items would take b's wrong one too.
+    a = _Pooled(
+        np.array([0.8, 0.8]), np.array([True, True]), np.zeros(2, bool), np.full(2, 3600.0), "a"
+    )
+    b = _Pooled(
+        np.array([0.85, 0.95]), np.array([False, True]), np.zeros(2, bool), np.full(2, 3600.0), "b"
+    )
+    one = equal_error_fixed([a, b], 0.0, weeks=1)
+    each = equal_error_fixed([a, b], 0.0, weeks=1, per_agent=True)
+    assert (one.thresholds, one.auto, one.fte) == ((0.95,), 1, 3.0)
+    assert (each.thresholds, each.lanes, each.auto, each.escaped, each.fte) == (
+        (0.8, 0.95),
+        ("a", "b"),
+        3,
+        0,
+        1.0,
+    )
+
+
+def test_advised_routing_goes_by_the_calibrated_confidence_where_there_is_one():
+    from accountability.simulation.headcount import Learner
+
+    learner = Learner.starting_at(("a", "b"), 0.9, calibrate=True)
+    learner.calibrators[0] = ("platt", {"constant": 0.95})  # a: 95 % whatever it says
+    confidence = np.array([[0.5, 0.95], [0.99, 0.85]])
+    assert learner.clears(confidence).tolist() == [[True, True], [True, False]]
+
+
+def test_the_headcount_command_prints_each_routing_and_writes_json(tmp_path):
+    out = tmp_path / "headcount.json"
+    printed = call_command_output(
+        "bench_headcount", "--items-per-day", "300", "--weeks", "2", "--profiles", "honest",
+        "--targets", "0.05", "--json", str(out),
+    )  # fmt: skip
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]
+    assert (run["profile"], run["target"]) == ("honest", 0.05)
+    assert set(run["compared"]) == {
+        "fixed", "calibrated", "uncalibrated", "hindsight", "hindsight_per_agent"
+    }  # fmt: skip
+    assert [w["week"] for w in run["weeks"]["calibrated"]] == [1, 2]
+    assert "| honest | 5% | calibrated + advice |" in printed

@@ -61,9 +61,76 @@ def test_no_threshold_meets_the_target_without_enough_labels(agent, queue):
     labeled_items(agent, queue, one_field("loss_date", [(0.99, True)] * 100))
     advice = _advice(queue)
     assert advice["loss_date"].advised is None
-    assert advice["loss_date"].note == "not enough labels to show the target is met (100 labeled)"
+    assert advice["loss_date"].note == (
+        "not enough labels to show the target is met (100 labeled items)"
+    )
     assert advice["claim_type"].note == "not enough labels (none yet)"
     assert _advice(queue, target=0.05)["loss_date"].advised == 0.5
+
+
+def _two_fields(*groups: tuple[int, tuple, tuple]) -> list[dict]:
+    """Items with loss_date and amount: (how many, (loss_date confidence, wrong ones),
+    (amount confidence, wrong ones))."""
+    items = []
+    for count, (date, date_wrong), (amount, amount_wrong) in groups:
+        items += [
+            {"loss_date": (date, i >= date_wrong), "amount": (amount, i >= amount_wrong)}
+            for i in range(count)
+        ]
+    return items
+
+
+def test_advice_meets_the_target_for_whole_items_not_field_by_field(agent, queue):
+    # Each field is 1.4 % wrong, within a 3 % target on its own (the old per-field advice left
+    # both at 0.50); together 40 of 1,400 items are wrong, 2.9 % with an upper bound of 3.9 %.
+    labeled_items(
+        agent,
+        queue,
+        _two_fields(
+            (1000, (0.99, 0), (0.99, 0)), (200, (0.90, 20), (0.99, 0)), (200, (0.99, 0), (0.93, 20))
+        ),
+    )
+    history = thresholds.queue_history(queue)
+    both_low = {**thresholds.thresholds_of(queue), "loss_date": 0.5, "amount": 0.5}
+    assert thresholds.project(history, both_low).error_interval[1] > 0.03
+
+    advice = thresholds.queue_advice(history, target=0.03)
+    fields = {f.name: f for f in advice.fields}
+    # The loss dates at 0.90 are likelier wrong than the amounts at 0.93, so they go to people;
+    # that is enough: 20 wrong of 1,200, upper bound 2.6 %.
+    assert (fields["loss_date"].advised, fields["amount"].advised) == (0.91, 0.5)
+    assert (advice.advised.labeled_items, advice.advised.labeled_wrong) == (1200, 20)
+    assert advice.advised.error_interval[1] <= 0.03
+    assert fields["policy_number"].advised is None  # no labels: it keeps its threshold
+    assert advice.thresholds["policy_number"] == 0.95
+
+
+@pytest.mark.parametrize(
+    ("date_confidence", "advised"),
+    [
+        # The loss dates at 0.88 look riskier than the amounts at 0.90 and go first; 25 of
+        # 1,100 wrong is still too many, so the amounts go too. Then the loss dates (10 of 100
+        # wrong) fit again: given back.
+        (0.88, {"loss_date": 0.5, "amount": 0.91}),
+        # Not when their confidence expects 30 % of them wrong: the arrivals let through would
+        # then be expected 3.7 % wrong, over the target, whatever the labels happen to show.
+        (0.70, {"loss_date": 0.71, "amount": 0.91}),
+    ],
+)
+def test_advice_gives_back_what_a_later_cut_made_affordable(agent, queue, date_confidence, advised):
+    labeled_items(
+        agent,
+        queue,
+        _two_fields(
+            (1000, (0.995, 0), (0.995, 0)),
+            (100, (date_confidence, 10), (0.995, 0)),
+            (100, (0.995, 0), (0.90, 25)),
+        ),
+    )
+    advice = thresholds.queue_advice(thresholds.queue_history(queue), target=0.03)
+    assert {f.name: f.advised for f in advice.fields if f.advised is not None} == advised
+    assert advice.advised.error_interval[1] <= 0.03
+    assert advice.advised.expected_error_rate <= 0.03
 
 
 @pytest.fixture
@@ -173,6 +240,23 @@ def test_the_page_shows_advice_next_to_the_current_thresholds(client, queue, lea
     assert 'data-testid="advice-amount"' in page
     assert "0.91" in page and "not enough labels" in page
     assert 'name="threshold-amount" value="0.91"' in page  # in the one-click form
+    assert "would have auto-accepted 500 of the labeled items, 0 of them wrong" in page
+
+
+def test_a_threshold_finer_than_a_hundredth_goes_through_page_and_apply(client, agent, queue, lead):
+    # 1,000 right at 0.996, 100 at 0.995 of which half wrong: the advice is 0.996.
+    pairs = [(0.996, True)] * 1000 + [(0.995, i % 2 == 0) for i in range(100)]
+    labeled_items(agent, queue, one_field("amount", pairs))
+    client.force_login(lead)
+    page = client.get(_url(queue)).content.decode()
+    assert 'name="threshold-amount" value="0.996"' in page
+    assert 'data-advised="0.996"' in page
+    response = client.post(
+        _url(queue, "queue-thresholds-apply"), _form(queue, **{"threshold-amount": "0.996"})
+    )
+    assert response.status_code == 302
+    queue.refresh_from_db()
+    assert queue.threshold_for("amount") == 0.996
 
 
 def test_the_slider_projection_is_an_htmx_fragment(client, queue, lead, arrivals):

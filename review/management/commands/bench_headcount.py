@@ -1,5 +1,6 @@
-"""manage.py bench_headcount: reviewers needed under a fixed 0.9 threshold on the agents' own
-confidence against calibrated routing with threshold advice, at production volume.
+"""manage.py bench_headcount: reviewers needed, and wrong items let through, under a fixed 0.9
+threshold on the agents' own confidence and under calibrated routing with threshold advice, at
+production volume; then the two compared at equal or lower true escaped error.
 
 Runs the pure models only (accountability.simulation.headcount): no database is touched.
 """
@@ -17,12 +18,24 @@ from accountability.simulation.headcount import (
     COMPARED_WEEKS,
     Bench,
     BenchLane,
-    EqualError,
+    Outcome,
     WeekFigures,
-    equal_error_fixed,
 )
 from accountability.simulation.setup import FIELD_ACCURACY, agent_model
 from accountability.timing import figures_write
+
+LABELS = {
+    "fixed": "fixed 0.9 on own confidence",
+    "calibrated": "calibrated + advice",
+    "uncalibrated": "advice, no calibration",
+    "hindsight": "one threshold, hindsight",
+    "hindsight_per_agent": "one per agent, hindsight",
+}
+COLUMNS = {
+    "fixed": "fixed 0.9",
+    "calibrated": "calibrated + advice",
+    "uncalibrated": "advice, no calibration",
+}
 
 
 class Command(BaseCommand):
@@ -37,6 +50,12 @@ class Command(BaseCommand):
             default=",".join(Profile),
             help="Comma-separated agent profiles to compare under (default: all).",
         )
+        parser.add_argument(
+            "--targets",
+            default="0.01,0.03,0.05",
+            help="Comma-separated targets the advice aims for: the share of auto-accepted "
+            "items with a wrong field (default: 0.01, a queue's default, 0.03 and 0.05).",
+        )
         parser.add_argument("--json", dest="json_path", help="Also write the figures here.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -45,86 +64,114 @@ class Command(BaseCommand):
             raise CommandError(f"--profiles: unknown {', '.join(sorted(unknown))}")
         if options["items_per_day"] < 7 or options["weeks"] < 1:
             raise CommandError("--items-per-day must be 7 or more and --weeks 1 or more")
-        bench = Bench(
-            items_per_day=options["items_per_day"], weeks=options["weeks"], seed=options["seed"]
-        )
-        settings_ = {k: v for k, v in bench.__dict__.items() if k != "pool"}
-        everything: dict[str, Any] = {"bench": settings_, "profiles": {}}
+        try:
+            targets = [float(t) for t in options["targets"].split(",") if t.strip()]
+        except ValueError:
+            targets = []
+        if not targets or not all(0 < t < 1 for t in targets):
+            raise CommandError("--targets: give rates between 0 and 1, such as 0.01,0.03")
+        runs, summary = [], []
         for profile in profiles:
-            started = time.perf_counter()
-            figures = bench.run(lanes(Profile(profile)))
-            seconds = time.perf_counter() - started
-            self.print_profile(profile, bench, figures, seconds)
-            equal = self.print_equal_error(bench, figures)
-            everything["profiles"][profile] = {
-                **{name: [week.as_dict() for week in weeks] for name, weeks in figures.items()},
-                "fixed_at_equal_error": {
-                    "threshold": equal.threshold,
-                    "automation_rate": round(equal.automation_rate, 4),
-                    "escaped_rate": equal.escaped_rate,
-                    "fte": round(equal.fte, 2),
-                },
-            }
+            for target in targets:
+                bench = Bench(
+                    items_per_day=options["items_per_day"],
+                    weeks=options["weeks"],
+                    seed=options["seed"],
+                    target=target,
+                )
+                started = time.perf_counter()
+                figures = bench.run(lanes(Profile(profile)))
+                compared = bench.compare(figures)
+                seconds = time.perf_counter() - started
+                self.print_run(profile, bench, figures, compared, seconds)
+                summary.append((profile, target, compared))
+                runs.append(
+                    {
+                        "profile": profile,
+                        "target": target,
+                        "weeks": {
+                            name: [w.as_dict() for w in weeks] for name, weeks in figures.items()
+                        },
+                        "compared": {name: o.as_dict() for name, o in compared.items()},
+                    }
+                )
+        self.print_summary(summary)
         if options["json_path"]:
-            figures_write(options["json_path"], everything)
+            settings_ = {k: v for k, v in bench.__dict__.items() if k not in ("pool", "target")}
+            figures_write(
+                options["json_path"],
+                {
+                    "bench": {**settings_, "targets": targets},
+                    "compared_weeks": COMPARED_WEEKS,
+                    "runs": runs,
+                },
+            )
 
-    def print_profile(
-        self, profile: str, bench: Bench, figures: dict[str, list[WeekFigures]], seconds: float
+    def print_run(
+        self,
+        profile: str,
+        bench: Bench,
+        figures: dict[str, list[WeekFigures]],
+        compared: dict[str, Outcome],
+        seconds: float,
     ) -> None:
         self.stdout.write(
-            f"\n{profile} agents, {bench.items_per_day:,} items/day "
-            f"({len(demo.AGENTS)} agents), {bench.weeks} weeks, seed {bench.seed} "
-            f"- {seconds:.1f} s"
+            f"\n{profile} agents, {bench.items_per_day:,} items/day ({len(demo.AGENTS)} agents), "
+            f"{bench.weeks} weeks, seed {bench.seed}; advice for at most {bench.target:.1%} of "
+            f"auto-accepted items wrong - {seconds:.1f} s"
         )
+        names = list(figures)
+        self.stdout.write(f"{'':>4} | " + " | ".join(f"{COLUMNS[n]:^24}" for n in names))
         self.stdout.write(
-            f"{'':>4} | {'fixed threshold ' + str(bench.fixed_threshold):^26} | "
-            f"{'calibrated + advice (' + format(bench.target, '.0%') + '/field)':^26}"
+            f"{'week':>4} | " + " | ".join(f"{'auto':>7} {'escaped':>8} {'FTE':>7}" for _ in names)
         )
+        for week, row in enumerate(zip(*figures.values(), strict=True), start=1):
+            self.stdout.write(f"{week:>4} | " + " | ".join(_cells(w) for w in row))
         self.stdout.write(
-            f"{'week':>4} | {'auto':>7} {'escaped':>8} {'FTE':>8} | "
-            f"{'auto':>7} {'escaped':>8} {'FTE':>8}"
+            f"last {min(COMPARED_WEEKS, bench.weeks)} weeks {'true escaped':>18} "
+            f"{'reviewed/week':>14} {'FTE':>6} {'automated':>10}"
         )
-        for fixed, calibrated in zip(figures["fixed"], figures["calibrated"], strict=True):
-            self.stdout.write(f"{fixed.week:>4} | {_cells(fixed)} | {_cells(calibrated)}")
-        last = slice(-4, None)
-        self.stdout.write(
-            f"mean FTE of the last 4 weeks: fixed {_mean_fte(figures['fixed'][last]):.1f}, "
-            f"calibrated {_mean_fte(figures['calibrated'][last]):.1f}"
-        )
-        plain = figures["one_threshold"][last]
-        auto = sum(w.auto for w in plain)
-        escaped = f"{sum(w.escaped for w in plain) / auto:.2%}" if auto else "-"
-        self.stdout.write(
-            f"the same advice rule without calibration (one threshold for every field on the "
-            f"agents' own confidence), last 4 weeks: automates "
-            f"{auto / sum(w.items for w in plain):.1%}, escapes {escaped}, "
-            f"FTE {_mean_fte(plain):.1f}"
-        )
+        for name, outcome in compared.items():
+            self.stdout.write(f"  {LABELS[name]:<31}{_outcome(outcome)}  {_thresholds(outcome)}")
+        self.stdout.write(_verdict(compared))
 
-    def print_equal_error(self, bench: Bench, figures: dict[str, list[WeekFigures]]) -> EqualError:
-        """The fair comparison: one threshold on the agents' own confidence, tuned with
-        hindsight to escape no more than calibrated routing did in the same weeks."""
-        weeks = figures["calibrated"][-COMPARED_WEEKS:]
-        auto = sum(w.auto for w in weeks)
-        escaped_rate = sum(w.escaped for w in weeks) / auto if auto else 0.0
-        equal = equal_error_fixed(bench.pool, escaped_rate, len(weeks))
-        calibrated_fte = _mean_fte(weeks)
-        if equal.threshold is None:
-            self.stdout.write(
-                f"at calibrated routing's escaped-error rate ({escaped_rate:.2%}), no single "
-                f"threshold on the agents' own confidence auto-accepts anything: "
-                f"FTE {equal.fte:.1f} against {calibrated_fte:.1f}"
-            )
-        else:
-            self.stdout.write(
-                f"equal error: one threshold {equal.threshold:.3f} on the agents' own confidence, "
-                f"tuned with hindsight to escape at most {escaped_rate:.2%} (it escapes "
-                f"{equal.escaped_rate:.2%}), automates {equal.automation_rate:.1%} with "
-                f"FTE {equal.fte:.1f}; calibrated routing: "
-                f"{sum(w.auto for w in weeks) / sum(w.items for w in weeks):.1%}, "
-                f"FTE {calibrated_fte:.1f}"
-            )
-        return equal
+    def print_summary(self, summary: list[tuple[str, float, dict[str, Outcome]]]) -> None:
+        """One table of every run, for the README: markdown."""
+        self.stdout.write(
+            "\n| agents | target | routing | true escaped error | human-reviewed items / week "
+            "| FTE |\n| --- | --- | --- | --- | --- | --- |"
+        )
+        for profile, target, compared in summary:
+            for name, outcome in compared.items():
+                shown = _thresholds(outcome) if name == "hindsight" else ""
+                label = LABELS[name] + (f" ({shown})" if shown else "")
+                self.stdout.write(
+                    f"| {profile} | {target:.0%} | {label} | {_rate(outcome.escaped_rate)} "
+                    f"| {outcome.reviewed_per_week:,.0f} | {outcome.fte:.1f} |"
+                )
+
+
+def _verdict(compared: dict[str, Outcome]) -> str:
+    calibrated = compared["calibrated"]
+    if not calibrated.auto:
+        return (
+            "calibrated routing auto-accepts nothing (no thresholds can be shown to meet the "
+            "target): every item goes to people"
+        )
+    one, each = compared["hindsight"], compared["hindsight_per_agent"]
+    return (
+        f"at equal or lower true escaped error (at most {_rate(calibrated.escaped_rate)}): "
+        f"calibrated routing {calibrated.fte:.1f} FTE; thresholds on the agents' own confidence "
+        f"chosen with hindsight {one.fte:.1f} FTE (one for all), {each.fte:.1f} FTE (one per "
+        "agent)"
+    )
+
+
+def _thresholds(outcome: Outcome) -> str:
+    shown = ["-" if t is None else f"{t:.3f}" for t in outcome.thresholds]
+    if outcome.lanes:
+        shown = [f"{lane} {t}" for lane, t in zip(outcome.lanes, shown, strict=True)]
+    return ", ".join(shown)
 
 
 def lanes(profile: Profile) -> list[BenchLane]:
@@ -140,10 +187,16 @@ def lanes(profile: Profile) -> list[BenchLane]:
     ]
 
 
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2%}"
+
+
 def _cells(week: WeekFigures) -> str:
-    escaped = "-" if week.escaped_rate is None else f"{week.escaped_rate:.2%}"
-    return f"{week.automation_rate:>7.1%} {escaped:>8} {week.fte:>8.1f}"
+    return f"{week.automation_rate:>7.1%} {_rate(week.escaped_rate):>8} {week.fte:>7.1f}"
 
 
-def _mean_fte(weeks: list[WeekFigures]) -> float:
-    return sum(week.fte for week in weeks) / len(weeks)
+def _outcome(outcome: Outcome) -> str:
+    return (
+        f"{_rate(outcome.escaped_rate):>12} {outcome.reviewed_per_week:>14,.0f} "
+        f"{outcome.fte:>6.1f} {outcome.automation_rate:>10.1%}"
+    )
