@@ -258,7 +258,7 @@ def load_chunk(rows: list[tuple], *, with_text: bool = False) -> Chunk:
         chunk.deciders = _deciders(reviewed)
         chunk.active_seconds = _active_seconds(reviewed)
         corrected = [
-            f[1] for fields in chunk.fields.values() for f in fields if f[6] == Verdict.CORRECTED
+            f[1] for pk in reviewed for f in chunk.fields.get(pk, ()) if f[6] == Verdict.CORRECTED
         ]
         chunk.correction_reasons = _correction_reasons(corrected)
     return chunk

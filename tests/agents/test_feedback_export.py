@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from accountability.models import AuditEvent
 from agents.feedback import export, selectors
-from tests.agents.feedback_world import batch, build_world, token_for
+from review.services import FieldVerdictIn
+from tests.agents.feedback_world import NAMES, batch, build_world, correct, decide, token_for
 from tests.factories import CLAIM_TEXT, ingest, item_payload
 
 pytestmark = pytest.mark.django_db
@@ -220,3 +221,50 @@ def test_values_come_out_exactly_as_the_agent_sent_them(world, agent_client):
     by_field = {r["field"]: r for r in rows if r["external_id"] == "exact-1"}
     assert json.loads(by_field["notes"]["predicted_value"]) == {"lines": [1, "Zoë"], "ok": True}
     assert by_field["reference"]["final_value"] == "123456789012345678901234567890"
+
+
+def test_csv_is_standard_csv_byte_for_byte(world, agent_client, reviewer):
+    """Any CSV writer would write the same bytes: cells quoted only when they must be (quotes
+    doubled), CRLF line ends, and the item's columns the same on each of its field rows."""
+    tricky = [
+        {"name": "said", "value": 'He said "stop", then\r\nleft', "confidence": 0.99},
+        {"name": "sum", "value": "=SUM(A1:A9)", "confidence": 0.5},
+        {"name": "debt", "value": "-5", "confidence": None},
+        {"name": "nothing", "value": None, "confidence": 0.99},
+        {"name": "shape", "value": {"a": [1, "b,c"]}, "confidence": 0.99},
+    ]
+    fields = item_payload()["fields"] + tricky
+    item = ingest(world.agent, external_id='ext,"1"', agent_version="+v1", fields=fields)
+    verdicts = [
+        *correct(*NAMES, "said", "debt", "shape"),
+        FieldVerdictIn("sum", "corrected", '@x, "y"', "misread"),
+        FieldVerdictIn("nothing", "undeterminable"),
+    ]
+    decide(item, reviewer, fields=verdicts)
+    _, body = download(agent_client, format="csv")
+    rows = list(csv.reader(io.StringIO(body.decode(), newline="")))
+    rewritten = io.StringIO()
+    csv.writer(rewritten, lineterminator="\r\n").writerows(rows)
+    assert body.decode() == rewritten.getvalue()
+    item_rows = [r for r in rows if r[0] == str(item.pk)]
+    assert len(item_rows) == 9 and len({tuple(r[:14]) for r in item_rows}) == 1
+    assert item_rows[0][1:5] == ['ext,"1"', "claims", "claims-bot", "'+v1"]
+    said, shape = 'He said "stop", then\r\nleft', '{"a": [1, "b,c"]}'
+    # predicted_value, confidence, final_value, verdict, correction_reason, field_reasons
+    assert {r[14]: r[15:] for r in item_rows if r[14] in {f["name"] for f in tricky}} == {
+        "said": [said, "0.99", said, "correct", "", ""],
+        "sum": ["'=SUM(A1:A9)", "0.5", '\'@x, "y"', "corrected", "misread", "low_confidence"],
+        "debt": ["'-5", "", "'-5", "correct", "", "low_confidence"],
+        "nothing": ["", "0.99", "", "undeterminable", "", ""],
+        "shape": [shape, "0.99", shape, "correct", "", ""],
+    }
+
+
+@pytest.mark.parametrize(
+    "cell", ["", "plain", "a,b", 'say "hi"', "line\nbreak", "cr\rx", "end\r\n", " pad ", "é😀"]
+)
+def test_csv_cells_are_quoted_as_the_csv_module_quotes_them(cell):
+    for rows in ([(cell, "x", cell), ("", "", ""), ("1", cell, "2")], [(cell,)]):
+        expected = io.StringIO()
+        csv.writer(expected, lineterminator="\r\n").writerows(rows)
+        assert "".join(export.csv_lines(rows, len(rows[0]))) == expected.getvalue()
