@@ -182,6 +182,8 @@ def _second_review_done(item: Item, review: Review, decided: str) -> tuple[str, 
         blocking=True,
         details={"first_review": first.pk, "second_review": review.pk},
     )
+    # item_decide prefetched the reasons; whoever shows the item next must see this one too.
+    getattr(item, "_prefetched_objects_cache", {}).pop("reasons", None)
     return Item.Status.ESCALATED, {"second_of": first.pk, "agreement": review.agreement}
 
 

@@ -65,6 +65,29 @@ def test_a_blind_second_reviewer_sees_nothing_of_the_first_review(
     assert second["fields"][2]["value"] != 999.0  # the agent's value, not the first correction
 
 
+def test_a_disagreeing_second_review_answers_with_the_item_escalated_and_why(
+    agent, queue, reviewer_client, other_reviewer
+):
+    queue.double_review_rate = 1.0
+    queue.save()
+    item = ingest(agent)
+    for client, amount in ((reviewer_client, 999.0), (APIClient(), 111.0)):
+        if client is not reviewer_client:
+            client.force_login(other_reviewer)
+        lease = _claim(client).json()
+        fields = _all_correct()
+        fields[2] = {"name": "amount", "verdict": "corrected", "value": amount,
+                     "correction_reason": "misread"}  # fmt: skip
+        answer = client.post(
+            f"/api/v1/items/{item.pk}/decision",
+            {"lease": lease["token"], "decision": "approve", "fields": fields},
+            format="json",
+        ).json()
+    assert answer["status"] == "escalated"
+    assert answer["decision"]["decision"] == "approve"
+    assert "double_review_disagreement" in {reason["code"] for reason in answer["reasons"]}
+
+
 def test_claim_with_nothing_waiting_is_204(queue, reviewer_client):
     assert _claim(reviewer_client).status_code == 204
 
