@@ -196,9 +196,7 @@ def json_cell(text: str) -> str:
     """A JSON value as a cell: a string as itself, null as empty, anything else as its JSON
     text (numbers exactly as stored)."""
     if text[:1] == '"':
-        # text_cell() inlined: this runs for most of a CSV export's cells.
-        value = orjson.loads(text)
-        return "'" + value if value.startswith(FORMULA_STARTS) else value
+        return text_cell(orjson.loads(text))
     return "" if text == "null" else text
 
 
@@ -250,7 +248,7 @@ class _LineSink:
 
 def _csv_field_cells(chunk: Chunk, row: tuple) -> list[tuple[str, ...]]:
     """The field columns of the item's rows, one row per field (one empty row if none)."""
-    item_id, rejected = row[0], row[5] == REJECTED
+    item_id, status = row[0], row[5]
     fields = chunk.fields.get(item_id)
     if not fields:
         return [("",) * len(FIELD_CSV_COLUMNS)]
@@ -259,12 +257,10 @@ def _csv_field_cells(chunk: Chunk, row: tuple) -> list[tuple[str, ...]]:
     cells = []
     for _, pk, name, value, confidence, final, verdict in fields:
         predicted = json_cell(value)
-        # The standing value (see standing()) is most often the agent's own, whose cell is made
-        # already: a JSON decode saved on most fields.
-        if verdict:
-            final_cell = predicted if final == value else json_cell(final)
-        else:
-            final_cell = "" if rejected else predicted
+        # The standing value is most often the agent's own, whose cell is made already: a JSON
+        # decode saved on most fields.
+        stands = standing(status, value, final, verdict)
+        final_cell = predicted if stands == value else json_cell(stands)
         cells.append(
             (
                 name,
