@@ -16,7 +16,7 @@ from accountability.audit import Actor
 from agents.models import Agent
 from agents.permissions import IsPerson
 from review import selectors, services
-from review.api import ItemDecisionApi, ItemSerializer
+from review.api import ItemDecisionApi, ItemSerializer, item_data
 from review.models import Item, Queue, Review
 
 User = get_user_model()
@@ -30,8 +30,7 @@ def _led_item(request: Request, item_id: int) -> Item:
 
 
 def _item_response(item_id: int) -> Response:
-    item = selectors.item_for_api(Item.objects.filter(pk=item_id)).get()
-    return Response(ItemSerializer(item).data)
+    return Response(item_data(item_id))
 
 
 class ItemReassignApi(APIView):

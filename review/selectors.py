@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, F, Min, Prefetch, Q, QuerySet, prefetch_related_objects
+from django.db.models import Count, F, Min, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from accountability.models import AuditEvent
@@ -55,12 +55,6 @@ def item_for_api(items: QuerySet[Item]) -> QuerySet[Item]:
 
 
 _API_DOCUMENTS = Prefetch("item_documents", ItemDocument.objects.select_related("document"))
-
-
-def with_api_documents(item: Item) -> Item:
-    """item, loaded otherwise, with the documents the API shows (one query)."""
-    prefetch_related_objects([item], _API_DOCUMENTS)
-    return item
 
 
 def page_char_boxes(page_ids: Iterable[int]) -> dict[int, list[int]]:
