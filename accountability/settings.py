@@ -149,12 +149,15 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Server-side binding lets psycopg prepare a statement once it has run 5 times on a
-    # connection, so the hot paths (claim, decide, ingest) skip PostgreSQL's planner, which
-    # cost more than running most of their queries. Off behind a transaction-mode pooler
-    # (PgBouncer < 1.21) that cannot keep prepared statements: DB_SERVER_SIDE_BINDING=0.
+    # Server-side binding, and psycopg preparing a statement once it has run 5 times on a
+    # connection: the hot paths (claim, decide, ingest) then skip PostgreSQL's planner, which
+    # cost more than running most of their queries. Django leaves preparing off unless
+    # prepare_threshold is given. Both off behind a transaction-mode pooler (PgBouncer < 1.21)
+    # that cannot keep prepared statements: DB_SERVER_SIDE_BINDING=0.
+    server_side_binding = env_bool("DB_SERVER_SIDE_BINDING", True)
     DATABASES["default"]["OPTIONS"] = {
-        "server_side_binding": env_bool("DB_SERVER_SIDE_BINDING", True)
+        "server_side_binding": server_side_binding,
+        "prepare_threshold": 5 if server_side_binding else None,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at BEGIN,
