@@ -307,7 +307,8 @@ class ItemDecisionApi(APIView):
         request=InputSerializer, responses={200: ItemSerializer}, summary="Decide an item you hold"
     )
     def post(self, request: Request, item_id: int) -> Response:
-        get_object_or_404(selectors.items_visible_to_person(request.user), pk=item_id)
+        if not selectors.items_visible_to_person(request.user).filter(pk=item_id).exists():
+            raise Http404
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data

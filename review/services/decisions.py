@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import prefetch_related_objects
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from accountability.api import WorkflowError
@@ -227,7 +227,25 @@ def _store_labels(review: Review, labels: list[_Label]) -> None:
     )
     for label in labels:
         label.field.verdict, label.field.final_value = label.verdict, label.final
-    ItemField.objects.bulk_update([label.field for label in labels], ["verdict", "final_value"])
+    _store_final_values(labels)
+
+
+def _store_final_values(labels: list[_Label]) -> None:
+    """The fields' verdicts and final values, in one plain UPDATE for all the fields found
+    correct (their final value is their own) and one for the undeterminable ones; corrected
+    fields one by one. bulk_update's CASE per row cost more to build than the decision's
+    other writes together, for what is mostly "every field correct"."""
+    by_verdict: dict[str, list[int]] = {}
+    for label in labels:
+        if label.verdict == Verdict.CORRECTED:
+            ItemField.objects.filter(pk=label.field.pk).update(
+                verdict=label.verdict, final_value=label.final
+            )
+        else:
+            by_verdict.setdefault(label.verdict, []).append(label.field.pk)
+    final_of = {Verdict.CORRECT: F("value"), Verdict.UNDETERMINABLE: None}
+    for verdict, ids in by_verdict.items():
+        ItemField.objects.filter(pk__in=ids).update(verdict=verdict, final_value=final_of[verdict])
 
 
 def _what_was_shown(item: Item, item_fields: dict[str, ItemField]) -> dict:

@@ -344,7 +344,7 @@ def lease_for_write(
         raise ValidationError({"lease": ["is not a lease token"]}) from exc
     lease = (
         Lease.objects.select_for_update(of=("self",))
-        .select_related("item__queue", "item__agent")
+        .select_related("item__queue")
         .filter(token=token, item_id=item_id)
         .first()
     )
