@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
@@ -8,6 +10,13 @@ from accountability import celery_app
 from accountability.audit import Actor
 from agents import services as agent_services
 from tests.factories import AgentFactory, QueueFactory, UserFactory
+
+
+@pytest.fixture(autouse=True, scope="session")
+def own_cache_keys():
+    """With Redis, the cache outlives the run: keys of an earlier run (a refit debounce for an
+    agent with the same id) must not be seen by this one."""
+    settings.CACHES["default"]["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
 
 
 @pytest.fixture(autouse=True)
