@@ -39,19 +39,9 @@ def lease_claim_next(
     handed out: escalated ones are for leads (lease_claim_escalated).
     """
     now = now or timezone.now()
-    held = (
-        Lease.objects.select_related("item")
-        .filter(
-            reviewer=reviewer,
-            item__queue=queue,
-            ended_at__isnull=True,
-            expires_at__gt=now,
-            item__status=Item.Status.PENDING,
-        )
-        .first()
-    )
+    held = _held_lease_id(queue, reviewer, now)
     if held is not None:
-        return held
+        return Lease.objects.get(pk=held)
     for _ in range(CLAIM_ATTEMPTS):
         try:
             with transaction.atomic():
@@ -64,6 +54,24 @@ def lease_claim_next(
         except IntegrityError:
             continue  # someone else opened a lease on that item first; try the next one
     return None
+
+
+# Asked on every claim and nearly always answered "none": plain SQL, which costs a third of
+# what building the same query with the ORM did.
+_HELD_SQL = f"""
+SELECT l.id FROM {Lease._meta.db_table} l JOIN {Item._meta.db_table} i ON i.id = l.item_id
+ WHERE l.reviewer_id = %s AND i.queue_id = %s AND i.status = %s
+   AND l.ended_at IS NULL AND l.expires_at > %s
+ ORDER BY l.id LIMIT 1
+"""  # noqa: S608 (table names only)
+
+
+def _held_lease_id(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:
+    """The reviewer's open lease on a waiting item of queue, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(_HELD_SQL, [reviewer.pk, queue.pk, Item.Status.PENDING, now])
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:

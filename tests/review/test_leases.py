@@ -14,7 +14,7 @@ from accountability.chain import chain_verify
 from accountability.models import AuditEvent
 from review import services
 from review.models import Item, Lease
-from tests.factories import UserFactory, ingest
+from tests.factories import QueueFactory, UserFactory, ingest
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,21 @@ def test_claiming_again_returns_the_lease_already_held(agent, queue, reviewer):
     again = services.lease_claim_next(queue=queue, reviewer=reviewer)
     assert again.pk == first.pk
     assert Lease.objects.count() == 1
+
+
+def test_a_lease_held_in_another_queue_or_on_a_decided_item_is_not_given_back(
+    agent, queue, reviewer
+):
+    other = QueueFactory(slug="invoices", reviewers=[reviewer])
+    agent.queues.add(other)
+    claim = ingest(agent, external_id="claim")
+    invoice = ingest(agent, external_id="invoice", queue="invoices")
+    assert services.lease_claim_next(queue=other, reviewer=reviewer).item_id == invoice.pk
+    held = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    assert held.item_id == claim.pk
+    Item.objects.filter(pk=held.item_id).update(status=Item.Status.ESCALATED)
+    ingest(agent, external_id="claim-2")
+    assert services.lease_claim_next(queue=queue, reviewer=reviewer).pk != held.pk
 
 
 def test_auto_accepted_items_are_never_claimed(agent, queue, reviewer):
