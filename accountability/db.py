@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, models
+from django.db.models import F, Lookup, Q
 from django.utils import timezone
 
 # Up to this many rows in one insert() call, pipelined INSERTs beat COPY, whose protocol costs
@@ -209,3 +210,24 @@ def _copy(model: type[models.Model], fields: list[models.Field], values: list[li
     ):
         for row in values:
             copy.write_row(row)
+
+
+class AnyOf(Lookup):
+    """`column = ANY('{1,2,...}'::bigint[])`: the ids as one text parameter. An IN list of 2,000
+    parameters cost more to build and parse than its query took to run, and psycopg's own list
+    adapter checks each element with a regular expression (measured: most of a chunk's time)."""
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, conn: Any) -> tuple[str, list]:
+        lhs, params = self.process_lhs(compiler, conn)
+        array = "{" + ",".join(map(str, map(int, self.rhs))) + "}"
+        return f"{lhs} = ANY(%s::bigint[])", [*params, array]
+
+
+def among(ids: list[int], column: str = "item_id") -> Q | AnyOf:
+    """A filter: column is one of ids (one array parameter on PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        return AnyOf(F(column), ids)
+    return Q(**{f"{column}__in": ids})

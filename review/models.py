@@ -500,7 +500,11 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["decided_at"]
-        indexes = [models.Index(fields=["decided_at"], name="review_decided")]
+        indexes = [
+            models.Index(fields=["decided_at"], name="review_decided"),
+            # Overrides are rare; "was this item overridden?" (dashboards) must not scan the rest.
+            models.Index(fields=["item"], condition=Q(is_override=True), name="review_overrides"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.decision} of item {self.item_id} by {self.reviewer_id}"

@@ -16,13 +16,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection
 from django.db.models import (
     CharField,
     Exists,
-    F,
     Func,
-    Lookup,
     OuterRef,
     Q,
     QuerySet,
@@ -32,6 +29,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce
 
+from accountability.db import among
 from agents.authentication import AgentPrincipal
 from agents.models import Agent
 from review.assessment import HIDDEN_REASONS
@@ -262,26 +260,6 @@ def load_chunk(rows: list[tuple], *, with_text: bool = False) -> Chunk:
         ]
         chunk.correction_reasons = _correction_reasons(corrected)
     return chunk
-
-
-class AnyOf(Lookup):
-    """`column = ANY('{1,2,...}'::bigint[])`: the ids as one text parameter. An IN list of 2,000
-    parameters cost more to build and parse than its query took to run, and psycopg's own list
-    adapter checks each element with a regular expression (measured: most of a chunk's time)."""
-
-    lookup_name = "any_of"
-    prepare_rhs = False
-
-    def as_sql(self, compiler: Any, conn: Any) -> tuple[str, list]:
-        lhs, params = self.process_lhs(compiler, conn)
-        array = "{" + ",".join(map(str, map(int, self.rhs))) + "}"
-        return f"{lhs} = ANY(%s::bigint[])", [*params, array]
-
-
-def among(ids: list[int], column: str = "item_id") -> Q | AnyOf:
-    if connection.vendor == "postgresql":
-        return AnyOf(F(column), ids)
-    return Q(**{f"{column}__in": ids})
 
 
 def _grouped(rows: Iterable[tuple]) -> dict[int, list[tuple]]:

@@ -82,6 +82,31 @@ def test_reviewer_rows_carry_active_time(story, reviewer):
     assert (row.fields_labeled, row.fields_corrected) == (4, 1)
 
 
+def test_a_blind_second_review_counts_for_its_reviewer_not_in_the_field_rows(
+    db, utc_reports, agent, queue, reviewer, other_reviewer
+):
+    queue.double_review_rate = 1.0
+    queue.save()
+    item = arrive(agent, "twice", at(D, 9), due=at(D, 20))
+    decide_at(queue, reviewer, item, when=at(D, 10), seconds=30, corrected="policy_number")
+    decide_at(queue, other_reviewer, item, when=at(D, 11), seconds=30, corrected="claim_type")
+    day = day_compute(D)
+    fields = {f.field_name: f for f in day.fields}
+    assert {name: (f.labeled, f.corrected) for name, f in fields.items()} == {
+        "policy_number": (1, 1),
+        "loss_date": (1, 0),
+        "amount": (1, 0),
+        "claim_type": (1, 0),
+    }
+    by_reviewer = {r.reviewer_id: r for r in day.reviewers}
+    assert (by_reviewer[reviewer.pk].fields_labeled, by_reviewer[reviewer.pk].fields_corrected) == (
+        4,
+        1,
+    )
+    assert by_reviewer[other_reviewer.pk].fields_labeled == 4
+    assert by_reviewer[other_reviewer.pk].fields_corrected == 1
+
+
 def test_an_empty_day_has_no_rows_and_no_rates(story, queue):
     empty = D + dt.timedelta(days=5)
     rows = list(
