@@ -34,6 +34,7 @@ from django.utils.crypto import salted_hmac
 from orjson import Fragment
 
 from accountability.audit import Actor, audit_log
+from accountability.collector import collector_paused
 from accountability.models import AuditEvent
 from agents.authentication import AgentPrincipal
 from agents.feedback import selectors
@@ -496,8 +497,13 @@ def export_stream(
     try:
         if fmt.header:
             yield fmt.header
-        for chunk in source:
-            body, written = fmt.write(chunk, records)
+        while True:
+            with collector_paused():  # a chunk's rows hold no cycles; not across the yield
+                chunk = next(source, None)
+                if chunk is None:
+                    break
+                body, written = fmt.write(chunk, records)
+                del chunk
             count += written
             if body:
                 yield body

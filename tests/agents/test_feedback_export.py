@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 
@@ -152,6 +153,7 @@ def test_an_abandoned_download_is_audited_as_incomplete(world, rf, monkeypatch):
         filters=selectors.Filters(),
     )
     next(iter(response.streaming_content))
+    assert gc.isenabled()  # paused only while a chunk is read and written, never between
     # What the server does when the client goes away (the connection is the test's: keep it).
     request_finished.disconnect(close_old_connections)
     try:
