@@ -183,6 +183,15 @@ SELECT i.id, i.external_id, q.slug, a.slug, i.agent_version, i.status, i.priorit
 """  # noqa: S608 (table names only)
 
 
+def lease_data(lease: Lease) -> dict:
+    """LeaseSerializer's answer, without its field machinery (every claim answers with it)."""
+    return {
+        "token": str(lease.token),
+        "expires_at": _DATETIME.to_representation(lease.expires_at),
+        "item": item_data(lease.item_id),
+    }
+
+
 class LeaseSerializer(serializers.Serializer):
     token = serializers.UUIDField()
     expires_at = serializers.DateTimeField()
@@ -236,11 +245,13 @@ class QueueClaimApi(APIView):
         summary="Lease the next item of a queue",
     )
     def post(self, request: Request, slug: str) -> Response:
-        queue = get_object_or_404(Queue.objects.visible_to(request.user), slug=slug)
+        queue = Queue.objects.visible_one(request.user, slug)
+        if queue is None:
+            raise Http404
         lease = services.lease_claim_next(queue=queue, reviewer=request.user)
         if lease is None:
             return Response(status=204)
-        response = Response(LeaseSerializer(lease).data)
+        response = Response(lease_data(lease))
         response["Location"] = reverse("api:item-detail", args=[lease.item_id])
         return response
 
@@ -307,7 +318,7 @@ class ItemDecisionApi(APIView):
         request=InputSerializer, responses={200: ItemSerializer}, summary="Decide an item you hold"
     )
     def post(self, request: Request, item_id: int) -> Response:
-        if not selectors.items_visible_to_person(request.user).filter(pk=item_id).exists():
+        if not Queue.objects.holds_item(request.user, item_id):
             raise Http404
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)

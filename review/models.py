@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -35,6 +35,33 @@ class QueueQuerySet(models.QuerySet["Queue"]):
         as_reviewer = self.model.reviewers.through.objects.filter(queue=OuterRef("pk"), user=user)
         as_lead = self.model.leads.through.objects.filter(queue=OuterRef("pk"), user=user)
         return self.filter(Exists(as_reviewer) | Exists(as_lead))
+
+    # The hot paths ask about one queue or one item (every claim, every decision). Building
+    # visible_to's two EXISTS with the ORM took 1.2 ms there, four times the plain query.
+    def visible_one(self, user: settings.AUTH_USER_MODEL, slug: str) -> Queue | None:
+        """The queue with this slug if visible_to(user) holds it, else None."""
+        if not user.is_authenticated or user.is_superuser:
+            return self.visible_to(user).filter(slug=slug).first()
+        table = self.model._meta.db_table
+        sql = f"SELECT q.* FROM {table} q WHERE q.slug = %s AND {self._works_in()}"  # noqa: S608
+        return next(iter(self.raw(sql, [slug, user.pk, user.pk])), None)
+
+    def holds_item(self, user: settings.AUTH_USER_MODEL, item_id: int) -> bool:
+        """Whether the item is in a queue visible_to(user)."""
+        if not user.is_authenticated or user.is_superuser:
+            return self.visible_to(user).filter(items=item_id).exists()
+        sql = f"""SELECT 1 FROM {Item._meta.db_table} i JOIN {self.model._meta.db_table} q
+                   ON q.id = i.queue_id WHERE i.id = %s AND {self._works_in()}"""  # noqa: S608
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [item_id, user.pk, user.pk])
+            return cursor.fetchone() is not None
+
+    def _works_in(self) -> str:
+        """SQL: the person (parameters: their id twice) reviews or leads queue q."""
+        reviewers = self.model.reviewers.through._meta.db_table
+        leads = self.model.leads.through._meta.db_table
+        return f"""(EXISTS (SELECT 1 FROM {reviewers} r WHERE r.queue_id = q.id AND r.user_id = %s)
+                 OR EXISTS (SELECT 1 FROM {leads} l WHERE l.queue_id = q.id AND l.user_id = %s))"""
 
     def led_by(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
         """Queues whose escalations and lead actions a person may handle; superusers: all."""

@@ -209,3 +209,15 @@ def test_openapi_schema_and_offline_docs_are_served(client, reviewer):
     docs = client.get("/api/docs/")
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
+
+
+def test_the_claim_answers_what_the_lease_serializer_documents(agent, queue, reviewer):
+    from rest_framework.renderers import JSONRenderer
+
+    from review.api import LeaseSerializer, lease_data
+    from review.services import lease_claim_next
+
+    ingest(agent, external_id="lease-shape")
+    lease = lease_claim_next(queue=queue, reviewer=reviewer)
+    rendered = JSONRenderer().render
+    assert rendered(lease_data(lease)) == rendered(LeaseSerializer(lease).data)

@@ -94,15 +94,15 @@ def test_pages(world, role):
 
 
 API_EXPECTATIONS = {
-    # role:                 GET item, claim next, queues listed
-    "anonymous": (401, 401, 401),
-    "outsider": (404, 404, 200),
-    "other_queue_reviewer": (404, 404, 200),
-    "reviewer": (200, 200, 200),
-    "lead": (200, 200, 200),
-    "admin": (200, 200, 200),
-    "agent": (200, 403, 200),
-    "other_agent": (404, 403, 200),
+    # role:                 GET item, claim next, queues listed, decide without a lease
+    "anonymous": (401, 401, 401, 401),
+    "outsider": (404, 404, 200, 404),
+    "other_queue_reviewer": (404, 404, 200, 404),
+    "reviewer": (200, 200, 200, 409),
+    "lead": (200, 200, 200, 409),
+    "admin": (200, 200, 200, 409),
+    "agent": (200, 403, 200, 403),
+    "other_agent": (404, 403, 200, 403),
 }
 
 
@@ -113,6 +113,11 @@ def test_api(world, role):
         client.get(f"/api/v1/items/{item.pk}").status_code,
         client.post("/api/v1/queues/claims/claim").status_code,
         client.get("/api/v1/queues").status_code,
+        client.post(
+            f"/api/v1/items/{item.pk}/decision",
+            {"lease": "00000000-0000-0000-0000-000000000000", "decision": "approve"},
+            format="json",
+        ).status_code,
     )
     assert got == API_EXPECTATIONS[role]
     if got[2] == 200:
