@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from accountability import db
 from agents.models import Agent, ApiToken
 from agents.services import token_hash
 
@@ -45,15 +46,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("The token is not valid.") from exc
-        token = (
-            ApiToken.objects.select_related("agent", "user")
-            .filter(key_hash=token_hash(raw))
-            .first()
-        )
+        token = db.first(ApiToken, "key_hash = %s", [token_hash(raw)])
         if token is None or token.is_revoked:
             raise exceptions.AuthenticationFailed("The token is not valid or was revoked.")
         self._touch(token)
         if token.agent_id:
+            token.agent = db.first(Agent, "id = %s", [token.agent_id])
             if not token.agent.active:
                 raise exceptions.AuthenticationFailed(f"Agent {token.agent.slug} is deactivated.")
             return AgentPrincipal(token.agent), token

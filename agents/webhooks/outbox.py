@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 def subscribed_endpoint(agent_id: int, event: str) -> WebhookEndpoint | None:
     """The agent's endpoint if it is enabled and subscribed to event (one indexed query)."""
-    endpoint = WebhookEndpoint.objects.filter(agent_id=agent_id, enabled=True).first()
+    endpoint = db.first(WebhookEndpoint, "agent_id = %s AND enabled = %s", [agent_id, True])
     return endpoint if endpoint is not None and event in endpoint.events else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.payload import parse_item
-from review.models import Item, ItemField
+from review.models import Document, Item, ItemField
 from review.services import IngestOutcome, ingest, items_ingest
 from tests.factories import item_payload
 
@@ -38,3 +38,24 @@ def test_losing_an_insert_race_still_answers_each_item_correctly(agent, monkeypa
     ]
     assert Item.objects.count() == 2
     assert ItemField.objects.count() == 8  # nothing of the failed bulk write was left behind
+
+
+def test_a_write_that_keeps_failing_is_raised_not_retried_for_ever(agent, monkeypatch):
+    """A unique violation that looking again does not explain is no race: it surfaces."""
+    from django.db import IntegrityError
+
+    items_ingest(agent=agent, payloads=[parse_item(item_payload(external_id="first"))[0]])
+    real_new_documents = ingest._new_documents
+    attempts = []
+
+    def stored_again(fresh):  # noqa: ANN001, ANN202 - claims the stored document is new
+        attempts.append(1)
+        new, stored = real_new_documents(fresh)
+        return new or [Document(sha256=sha, content_type="text/plain", text="", size_bytes=0)
+                       for sha in stored], {}  # fmt: skip
+
+    monkeypatch.setattr(ingest, "_new_documents", stored_again)
+    with pytest.raises(IntegrityError):
+        items_ingest(agent=agent, payloads=[parse_item(item_payload(external_id="second"))[0]])
+    assert len(attempts) == 2  # the write, and one retry after looking again
+    assert Item.objects.count() == 1
