@@ -239,9 +239,23 @@ def first(model: type[models.Model], where: str, params: Sequence[Any]) -> Any:
     For the hot paths (every ingest, claim and decision), where building the ORM's query for a
     one-row lookup cost several times more than running it (measured: 1.2 ms against 0.3 ms).
     """
-    table = model._meta.db_table
-    sql = f"SELECT * FROM {table} WHERE {where} ORDER BY id LIMIT 1"  # noqa: S608
-    return next(iter(model.objects.raw(sql, params)), None)
+    found = select(model, where, params, limit=1)
+    return found[0] if found else None
+
+
+def select(
+    model: type[models.Model],
+    where: str,
+    params: Sequence[Any],
+    *,
+    order_by: str = "id",
+    limit: int | None = None,
+) -> list[Any]:
+    """The model's rows matching a plain SQL condition, as instances (see first)."""
+    sql = f"SELECT * FROM {model._meta.db_table} WHERE {where} ORDER BY {order_by}"  # noqa: S608
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return list(model.objects.raw(sql, params))
 
 
 def values(sql: str, params: Sequence[Any]) -> list[tuple]:
