@@ -11,6 +11,7 @@ bulk_create, which returns the keys itself.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Sequence, Sized
 from dataclasses import dataclass
@@ -156,7 +157,9 @@ def _stamped(field: models.Field) -> bool:
 def _values(table: Table, now: Any) -> tuple[list[models.Field], list[list[Any]]]:
     if table.objs:
         columns = _columns(table.model, table.objs[0].pk is not None)
-        for obj in table.objs:  # what pre_save would fill in
+        for obj in table.objs:  # what save() and pre_save would fill in
+            # Foreign keys to instances given their keys since (a review inserted alongside).
+            obj._prepare_related_fields_for_save(operation_name="insert")
             for field, _ in columns:
                 if _stamped(field):
                     setattr(obj, field.attname, now)
@@ -268,3 +271,13 @@ def values(sql: str, params: Sequence[Any]) -> list[tuple]:
 def marks(values: Sized) -> str:
     """One parameter placeholder per value, for an IN list."""
     return ", ".join(["%s"] * len(values))
+
+
+def execute(sql: str, params: Sequence[Any]) -> int:
+    """Run one plain statement; the number of rows it changed. Datetimes are written as the
+    ORM writes them (SQLite keeps them as text, naive UTC; a raw one would carry "+00:00")."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [adapt(p) if isinstance(p, dt.datetime) else p for p in params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

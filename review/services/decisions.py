@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from accountability import db
@@ -94,7 +93,7 @@ def item_decide(
         if decision != Review.Decision.APPROVE and not reason.strip():
             raise ValidationError({"reason": [f"say why you {decision} this item"]})
         record_activity(lease, now=now, reported_seconds=active_seconds)
-        review = Review.objects.create(
+        review = Review(
             item=item,
             lease=lease,
             reviewer=reviewer,
@@ -105,21 +104,21 @@ def item_decide(
             decided_at=now,
             active_seconds=round(lease.active_seconds, 1),
         )
-        _store_labels(review, labels)
+        _store_review(review, labels)
         lease.ended_at, lease.end = now, Lease.End.DECIDED
-        lease.save(update_fields=["ended_at", "end", "active_seconds", "last_seen_at"])
+        db.execute(
+            f"""UPDATE {Lease._meta.db_table} SET ended_at = %s, "end" = %s,
+                       active_seconds = %s, last_seen_at = %s WHERE id = %s""",  # noqa: S608
+            [now, lease.end, lease.active_seconds, lease.last_seen_at, lease.pk],
+        )
         item.status, double_review = _next_status(item, review)
         item.decided_at = now if item.status in DECIDED else None
-        item.lease_holder, item.leased_until = None, None
-        item.save(
-            update_fields=[
-                "status",
-                "decided_at",
-                "lease_holder",
-                "leased_until",
-                "first_reviewer",
-                "updated_at",
-            ]
+        item.lease_holder, item.leased_until, item.updated_at = None, None, now
+        db.execute(
+            f"""UPDATE {Item._meta.db_table} SET status = %s, decided_at = %s,
+                       lease_holder_id = NULL, leased_until = NULL, first_reviewer_id = %s,
+                       updated_at = %s WHERE id = %s""",  # noqa: S608
+            [item.status, item.decided_at, item.first_reviewer_id, now, item.pk],
         )
         webhook_enqueue_outcome(item)  # once decided or escalated, not while it waits
         audit_log(
@@ -225,18 +224,25 @@ class _Label:
     note: str
 
 
-def _store_labels(review: Review, labels: list[_Label]) -> None:
-    FieldLabel.objects.bulk_create(
-        FieldLabel(
-            review=review,
-            field=label.field,
-            verdict=label.verdict,
-            original_value=label.field.value,
-            final_value=label.final,
-            correction_reason=label.correction_reason,
-            note=label.note,
-        )
-        for label in labels
+def _store_review(review: Review, labels: list[_Label]) -> None:
+    """Insert the review and its labels (one round trip on PostgreSQL, its key drawn first),
+    and give the fields their verdicts and final values."""
+    db.insert(
+        db.instances([review], need_pks=True),
+        db.instances(
+            [
+                FieldLabel(
+                    review=review,
+                    field=label.field,
+                    verdict=label.verdict,
+                    original_value=label.field.value,
+                    final_value=label.final,
+                    correction_reason=label.correction_reason,
+                    note=label.note,
+                )
+                for label in labels
+            ]
+        ),
     )
     for label in labels:
         label.field.verdict, label.field.final_value = label.verdict, label.final
@@ -256,9 +262,13 @@ def _store_final_values(labels: list[_Label]) -> None:
             )
         else:
             by_verdict.setdefault(label.verdict, []).append(label.field.pk)
-    final_of = {Verdict.CORRECT: F("value"), Verdict.UNDETERMINABLE: None}
+    final_of = {Verdict.CORRECT: "value", Verdict.UNDETERMINABLE: "NULL"}
     for verdict, ids in by_verdict.items():
-        ItemField.objects.filter(pk__in=ids).update(verdict=verdict, final_value=final_of[verdict])
+        db.execute(
+            f"UPDATE {ItemField._meta.db_table} SET verdict = %s, final_value = {final_of[verdict]}"
+            f" WHERE id IN ({db.marks(ids)})",  # noqa: S608
+            [verdict, *ids],
+        )
 
 
 def _what_was_shown(item: Item, item_fields: dict[str, ItemField]) -> dict:

@@ -21,7 +21,7 @@ from accountability.audit import Actor, audit_append, audit_event
 from agents.webhooks.outbox import webhook_enqueue_outcome
 from review import events
 from review.models import Item, ItemField, Lease, Queue, Review
-from review.services.decisions import FieldVerdictIn, _check_verdicts, _Label, _store_labels
+from review.services.decisions import FieldVerdictIn, _check_verdicts, _Label, _store_review
 from review.services.leases import _end
 
 if TYPE_CHECKING:
@@ -143,7 +143,7 @@ def item_override(
         labels = _check_verdicts(item, by_name, fields, PARTIAL_VERDICTS)
         finals_before = {label.field.name: _final(label.field) for label in labels}
         before = _state(item)
-        review = Review.objects.create(
+        review = Review(
             item=item,
             lease=None,
             reviewer=lead,
@@ -153,7 +153,7 @@ def item_override(
             decided_at=now,
             is_override=True,
         )
-        _store_labels(review, labels)
+        _store_review(review, labels)
         item.status = {
             Review.Decision.APPROVE: Item.Status.APPROVED,
             Review.Decision.REJECT: Item.Status.REJECTED,
