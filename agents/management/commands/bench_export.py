@@ -36,6 +36,7 @@ from agents.feedback.forms import cursor_encode
 from agents.feedback.selectors import Position
 from agents.management.commands.bench_ingest import FIELDS, _document
 from agents.models import Agent
+from review.bench_data import settle
 from review.models import (
     Document,
     FieldLabel,
@@ -105,8 +106,7 @@ class Command(BaseCommand):
                 _load_batch(agent, reviewers, documents, range(first, min(first + BATCH, wanted)))
             self.stdout.write(f"  loaded {min(first + BATCH, wanted):>9,} items", ending="\r")
             self.stdout.flush()
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        settle()
         seconds = time.perf_counter() - started
         self.stdout.write(f"\nloaded {wanted - present:,} items in {seconds:.1f} s")
         return round(seconds, 1)

@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from accountability.timing import figures_write, percentile
 from agents.models import Agent
-from review.bench_data import copy_rows, next_ids, reset_sequences
+from review.bench_data import copy_rows, next_ids, reset_sequences, settle
 from review.models import Item, ItemField, Lease, Queue, Review
 from review.services import lease_claim_next
 
@@ -74,8 +74,7 @@ class Command(BaseCommand):
             queue = _load(options["waiting"], options["reviewers"])
             self.stdout.write(f"loaded {options['waiting']:,} items in "
                               f"{time.perf_counter() - started:.1f} s")  # fmt: skip
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        settle()
         waiting = Item.objects.filter(queue=queue, status=Item.Status.PENDING).count()
         connections.close_all()  # the children open their own
         claims = _round(

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from accountability.timing import figures_write, percentile
 from agents.models import Agent
-from review.bench_data import copy_rows, next_ids, reset_sequences
+from review.bench_data import copy_rows, next_ids, reset_sequences, settle
 from review.dashboard import rollups
 from review.models import FieldLabel, Item, ItemField, Queue, Review
 
@@ -59,8 +59,7 @@ class Command(BaseCommand):
             _load(options["items"], options["reviews"], lead, random.Random(options["seed"]))
             figures["load_seconds"] = round(time.perf_counter() - started, 1)
             self.stdout.write(f"loaded in {figures['load_seconds']} s")
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+        settle()
         figures["items"] = Item.objects.count()
         figures["reviews"] = Review.objects.count()
         figures["today_live_ms"] = _time_ms(lambda: rollups.day_compute(rollups.local_today()))
