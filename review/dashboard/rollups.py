@@ -36,6 +36,7 @@ from collections import defaultdict, namedtuple
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models, transaction
@@ -193,8 +194,7 @@ def _arrivals(items, start: dt.datetime, end: dt.datetime, row) -> None:  # noqa
         stats.arrivals, stats.auto_accepted, stats.qa_sampled = r["n"], r["auto"], r["qa"]
 
 
-@dataclass(frozen=True)
-class _Pass:
+class _Pass(NamedTuple):  # a NamedTuple: thousands are built per dashboard request
     id: int
     key: Key
     reviewer_id: int
@@ -314,8 +314,7 @@ def _backlog(items, end: dt.datetime, row) -> None:  # noqa: ANN001
         stats.backlog, stats.oldest_waiting_since = r["n"], r["oldest"]
 
 
-@dataclass(frozen=True)
-class _Label:
+class _Label(NamedTuple):
     review_id: int
     field_name: str
     verdict: str
@@ -333,7 +332,7 @@ def _labels_of(reviews: list[_Pass]) -> list[_Label]:
     labels: list[_Label] = []
     for at in range(0, len(ids), _IDS_PER_QUERY):
         rows = FieldLabel.objects.filter(among(ids[at : at + _IDS_PER_QUERY], "review_id"))
-        labels += (_Label(*r) for r in rows.values_list("review_id", "field__name", "verdict"))
+        labels += map(_Label._make, rows.values_list("review_id", "field__name", "verdict"))
     return labels
 
 
