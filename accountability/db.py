@@ -236,13 +236,15 @@ def among(ids: list[int], column: str = "item_id") -> Q | AnyOf:
     return Q(**{f"{column}__in": ids})
 
 
-def first(model: type[models.Model], where: str, params: Sequence[Any]) -> Any:
+def first(
+    model: type[models.Model], where: str, params: Sequence[Any], *, order_by: str = "id"
+) -> Any:
     """The model's first row (by id) matching a plain SQL condition, as an instance, or None.
 
     For the hot paths (every ingest, claim and decision), where building the ORM's query for a
     one-row lookup cost several times more than running it (measured: 1.2 ms against 0.3 ms).
     """
-    found = select(model, where, params, limit=1)
+    found = select(model, where, params, order_by=order_by, limit=1)
     return found[0] if found else None
 
 
@@ -258,7 +260,7 @@ def select(
     sql = f"SELECT * FROM {model._meta.db_table} WHERE {where} ORDER BY {order_by}"  # noqa: S608
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return list(model.objects.raw(sql, params))
+    return list(model.objects.raw(sql, _adapted(params)))
 
 
 def values(sql: str, params: Sequence[Any]) -> list[tuple]:
@@ -276,8 +278,12 @@ def marks(values: Sized) -> str:
 def execute(sql: str, params: Sequence[Any]) -> int:
     """Run one plain statement; the number of rows it changed. Datetimes are written as the
     ORM writes them (SQLite keeps them as text, naive UTC; a raw one would carry "+00:00")."""
-    adapt = connection.ops.adapt_datetimefield_value
-    params = [adapt(p) if isinstance(p, dt.datetime) else p for p in params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _adapted(params))
         return cursor.rowcount
+
+
+def _adapted(params: Sequence[Any]) -> list[Any]:
+    """Datetimes as the ORM sends them (see execute)."""
+    adapt = connection.ops.adapt_datetimefield_value
+    return [adapt(p) if isinstance(p, dt.datetime) else p for p in params]
