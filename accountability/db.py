@@ -264,9 +264,9 @@ def select(
 
 
 def values(sql: str, params: Sequence[Any]) -> list[tuple]:
-    """The rows of a plain query, as tuples."""
+    """The rows of a plain query, as tuples (datetimes sent as in execute)."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, _adapted(params))
         return cursor.fetchall()
 
 

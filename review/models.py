@@ -6,9 +6,11 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
-from django.db import connection, models
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+
+from accountability import db
 
 
 class FieldType(models.TextChoices):
@@ -52,9 +54,7 @@ class QueueQuerySet(models.QuerySet["Queue"]):
             return self.visible_to(user).filter(items=item_id).exists()
         sql = f"""SELECT 1 FROM {Item._meta.db_table} i JOIN {self.model._meta.db_table} q
                    ON q.id = i.queue_id WHERE i.id = %s AND {self._works_in()}"""  # noqa: S608
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [item_id, user.pk, user.pk])
-            return cursor.fetchone() is not None
+        return bool(db.values(sql, [item_id, user.pk, user.pk]))
 
     def _works_in(self) -> str:
         """SQL: the person (parameters: their id twice) reviews or leads queue q."""

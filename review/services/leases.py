@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accountability import db
 from accountability.api import WorkflowError
 from accountability.audit import Actor, audit_append, audit_event
 from accountability.models import AuditEvent
@@ -68,10 +69,8 @@ SELECT l.id FROM {Lease._meta.db_table} l JOIN {Item._meta.db_table} i ON i.id =
 
 def _held_lease_id(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:
     """The reviewer's open lease on a waiting item of queue, if any."""
-    with connection.cursor() as cursor:
-        cursor.execute(_HELD_SQL, [reviewer.pk, queue.pk, Item.Status.PENDING, now])
-        row = cursor.fetchone()
-    return row[0] if row else None
+    rows = db.values(_HELD_SQL, [reviewer.pk, queue.pk, Item.Status.PENDING, now])
+    return rows[0][0] if rows else None
 
 
 def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:
