@@ -65,18 +65,19 @@ def audit_log(
     return event
 
 
-def audit_append(events: Sequence[AuditEvent]) -> None:
+def audit_append(events: Sequence[AuditEvent], *, head: list[tuple] | None = None) -> None:
     """Link events onto the chain and store them, in the caller's transaction.
 
     The head row stays locked until that transaction ends, so appends from concurrent
-    transactions are serialised in commit order.
+    transactions are serialised in commit order. head: the rows of audit_head_lock() when
+    the caller ran it in its own batch of writes (a round trip fewer), else it is locked here.
     """
     if not events:
         return
     # savepoint=False: no extra round trips inside the caller's transaction (services always
     # have one); alone, this still makes the append atomic.
     with transaction.atomic(savepoint=False):
-        seq, previous = _lock_head()
+        seq, previous = head[0] if head else _lock_head()
         now = timezone.now()
         for event in events:
             seq += 1
@@ -84,20 +85,25 @@ def audit_append(events: Sequence[AuditEvent]) -> None:
             event.hash = previous = event_hash(event)
         # The head moves in the events' own round trip: the lock on it is held for one less.
         move_head = (f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [seq, previous])
-        db.insert(db.instances(list(events)), then=move_head)
+        db.insert(db.instances(list(events)), then=[move_head])
 
 
 _HEAD = AuditHead._meta.db_table
 
 
+def audit_head_lock() -> db.Statement:
+    """The statement that reads the newest link and locks it until the transaction ends: for a
+    writer's db.batch, whose rows it then hands to audit_append. Put it last: every other row
+    lock of the transaction is taken before the one all writers wait for."""
+    if connection.features.has_select_for_update:
+        return f"SELECT seq, hash FROM {_HEAD} WHERE id = 1 FOR UPDATE", []
+    return f"SELECT seq, hash FROM {_HEAD} WHERE id = 1", []
+
+
 def _lock_head() -> tuple[int, str]:
     """The newest link, locked until the transaction ends (plain SQL: every write comes here)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT seq, hash FROM {_HEAD} WHERE id = 1 FOR UPDATE"
-            if connection.features.has_select_for_update
-            else f"SELECT seq, hash FROM {_HEAD} WHERE id = 1"
-        )
+        cursor.execute(*audit_head_lock())
         row = cursor.fetchone()
         if row is None:  # a fresh database (the migration creates it; a test flush removes it)
             cursor.execute(f"INSERT INTO {_HEAD} (id, seq, hash) VALUES (1, 0, %s)", [GENESIS_HASH])
@@ -120,4 +126,12 @@ def event_hash(event: AuditEvent) -> str:
     return hashlib.sha256(json_bytes_sorted(content)).hexdigest()
 
 
-__all__ = ["GENESIS_HASH", "Actor", "audit_append", "audit_event", "audit_log", "event_hash"]
+__all__ = [
+    "GENESIS_HASH",
+    "Actor",
+    "audit_append",
+    "audit_event",
+    "audit_head_lock",
+    "audit_log",
+    "event_hash",
+]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence, Sized
+from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 from django.db import connection, models
 from django.db.models import F, Lookup, Q
+from django.db.models.sql import Query
 from django.utils import timezone
 
 # Up to this many rows in one insert() call, pipelined INSERTs beat COPY, whose protocol costs
@@ -76,36 +77,51 @@ def rows(model: type[models.Model], values: Sequence[dict[str, Any]]) -> Table:
     return Table(model, rows=values)
 
 
-Statement = tuple[str, Sequence[Any]]
+Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
 
 
-def insert(*tables: Table, then: Statement | None = None) -> None:
-    """Insert every table's rows, in order, then run the statement `then` (SQL, params), in the
-    same round trip where the rows are few. Must run inside a transaction."""
+def insert(*tables: Table, then: Sequence[Statement] = ()) -> list[list[tuple]]:
+    """Insert every table's rows, in order, then run the statements `then`, in the same round
+    trip where the rows are few; returns each `then` statement's rows (as batch does). Must
+    run inside a transaction."""
     tables = tuple(table for table in tables if len(table))
     if not tables:
-        _execute(then)
-        return
+        return batch(then)
     if not _is_postgres():
         for table in tables:
             table.model.objects.bulk_create(
                 list(table.objs) or [table.model(**row) for row in table.rows]
             )
-        _execute(then)
-        return
+        return batch(then)
     _allocate_ids([table.objs for table in tables if table.need_pks])
     now = timezone.now()
     prepared = [(table.model, *_values(table, now)) for table in tables]
     if sum(len(table) for table in tables) <= PIPELINE_MAX_ROWS:
-        _pipelined_inserts(prepared, then)
+        results = _pipelined_inserts(prepared, then)
     else:
         for model, fields, values in prepared:
             _copy(model, fields, values)
-        _execute(then)
+        results = batch(then)
     for table in tables:
         for obj in table.objs:
             obj._state.adding = False
             obj._state.db = connection.alias
+    return results
+
+
+def keys_statement(model: type[models.Model]) -> list[Statement]:
+    """On PostgreSQL, the statement that draws one primary key for a new row of model, to send
+    along with other reads in a batch (key_drawn takes the key from its rows); elsewhere
+    none: the insert draws the key itself."""
+    if not _is_postgres():
+        return []
+    meta = model._meta
+    return [("SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column])]
+
+
+def key_drawn(results: Sequence[list[tuple]]) -> int | None:
+    """The key keys_statement drew, from its rows as batch returned them; None if none was."""
+    return results[0][0][0] if results else None
 
 
 def _allocate_ids(groups: list[Sequence[models.Model]]) -> None:
@@ -179,29 +195,27 @@ def _table_sql(model: type[models.Model], fields: list[models.Field]) -> tuple[s
     return quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
 
 
-def _execute(statement: Statement | None) -> None:
-    if statement is not None:
-        with connection.cursor() as cursor:
-            cursor.execute(*statement)
-
-
 def _pipelined_inserts(
-    prepared: list[tuple[type[models.Model], list, list]], then: Statement | None
-) -> None:
+    prepared: list[tuple[type[models.Model], list, list]], then: Sequence[Statement]
+) -> list[list[tuple]]:
     # wrap_database_errors turns psycopg's errors into Django's (IntegrityError on a duplicate).
-    with (
-        connection.wrap_database_errors,
-        connection.cursor() as cursor,
-        cursor.cursor.connection.pipeline(),
-    ):
-        for model, fields, values in prepared:
-            table, columns = _table_sql(model, fields)
-            placeholders = ", ".join(["%s"] * len(fields))
-            cursor.cursor.executemany(
-                f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values
-            )
-        if then is not None:
-            cursor.cursor.execute(*then)
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        raw = cursor.cursor.connection
+        after = [raw.cursor() for _ in then]
+        try:
+            with raw.pipeline():
+                for model, fields, values in prepared:
+                    table, columns = _table_sql(model, fields)
+                    placeholders = ", ".join(["%s"] * len(fields))
+                    cursor.cursor.executemany(
+                        f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values
+                    )
+                for each, (sql, params) in zip(after, then, strict=True):
+                    each.execute(sql, params)
+            return [each.fetchall() if each.description else [] for each in after]
+        finally:
+            for each in after:
+                each.close()
 
 
 def _copy(model: type[models.Model], fields: list[models.Field], values: list[list]) -> None:
@@ -257,10 +271,41 @@ def select(
     limit: int | None = None,
 ) -> list[Any]:
     """The model's rows matching a plain SQL condition, as instances (see first)."""
-    sql = f"SELECT * FROM {model._meta.db_table} WHERE {where} ORDER BY {order_by}"  # noqa: S608
+    return instances_of(
+        model, values(*select_statement(model, where, params, order_by=order_by, limit=limit))
+    )
+
+
+def select_statement(
+    model: type[models.Model],
+    where: str,
+    params: Sequence[Any],
+    *,
+    order_by: str = "id",
+    limit: int | None = None,
+    lock: bool = False,
+) -> Statement:
+    """SELECT of the model's columns where a plain SQL condition holds, for values or batch;
+    instances_of makes instances of its rows. lock: FOR UPDATE, where the database has it."""
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
+    sql = f"SELECT {columns} FROM {model._meta.db_table} WHERE {where} ORDER BY {order_by}"  # noqa: S608
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    return list(model.objects.raw(sql, _adapted(params)))
+    if lock and connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    return sql, params
+
+
+def instances_of(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> list[Any]:
+    """Model instances from rows of select_statement, their values converted as the ORM
+    converts what it reads (JSON decoded, SQLite's datetimes made aware)."""
+    fields = model._meta.concrete_fields
+    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, None)
+    converters = compiler.get_converters([f.get_col(model._meta.db_table) for f in fields])
+    if converters:
+        rows = compiler.apply_converters(rows, converters)
+    names = [f.attname for f in fields]
+    return [model.from_db(connection.alias, names, list(row)) for row in rows]
 
 
 def values(sql: str, params: Sequence[Any]) -> list[tuple]:
@@ -283,7 +328,39 @@ def execute(sql: str, params: Sequence[Any]) -> int:
         return cursor.rowcount
 
 
-def _adapted(params: Sequence[Any]) -> list[Any]:
+def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
+    """Run statements in order and return each one's rows ([] for one that returns none).
+
+    On PostgreSQL they travel together (a pipeline): one round trip for all, and the BEGIN of
+    a transaction they open rides along. For writes whose later statements find what earlier
+    ones changed by themselves (a subquery, not a value read back into Python). A failing
+    statement raises Django's error and the ones after it do not run, as one by one.
+    """
+    if not statements:
+        return []
+    if not _is_postgres():
+        results = []
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, _adapted(params))
+                results.append(cursor.fetchall() if cursor.description else [])
+        return results
+    with connection.wrap_database_errors, connection.cursor() as cursor:
+        raw = cursor.cursor.connection
+        cursors = [raw.cursor() for _ in statements]
+        try:
+            with raw.pipeline():
+                for each, (sql, params) in zip(cursors, statements, strict=True):
+                    each.execute(sql, params)
+            return [each.fetchall() if each.description else [] for each in cursors]
+        finally:
+            for each in cursors:
+                each.close()
+
+
+def _adapted(params: Sequence[Any] | Mapping[str, Any]) -> Any:
     """Datetimes as the ORM sends them (see execute)."""
     adapt = connection.ops.adapt_datetimefield_value
+    if isinstance(params, Mapping):
+        return {k: adapt(v) if isinstance(v, dt.datetime) else v for k, v in params.items()}
     return [adapt(p) if isinstance(p, dt.datetime) else p for p in params]

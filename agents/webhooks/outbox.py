@@ -37,11 +37,13 @@ def webhook_enqueue_outcome(
     status: str | None = None,
     override_reason: str | None = None,
     decided_at: dt.datetime | None = None,
+    review: Review | None = None,
 ) -> WebhookDelivery | None:
     """Report the item's outcome (status, default item.status) to its agent's webhook, if that
     status is one agents hear about: decided, escalated or auto-accepted; nothing while the
     item still waits (a first review that sends it to double review). override_reason marks a
-    lead's override. Must run inside the transaction that changed the item."""
+    lead's override; review is the review that decided it, if the caller has it (else the
+    latest stored). Must run inside the transaction that changed the item."""
     status = status or item.status
     event = EVENT_FOR_STATUS.get(status)
     if event is None:
@@ -57,7 +59,7 @@ def webhook_enqueue_outcome(
         fields=item.fields.all(),
         occurred_at=decided_at or item.decided_at or now,
         item_url=item_url_maker(),
-        reason=_decision_reason(item, status),
+        reason=_decision_reason(item, status, review),
         override_reason=override_reason,
     )
     delivery = WebhookDelivery.objects.create(
@@ -115,12 +117,13 @@ def webhooks_enqueue_auto_accepted(
     return len(deliveries)
 
 
-def _decision_reason(item: Item, status: str) -> str:
+def _decision_reason(item: Item, status: str, review: Review | None) -> str:
     """The reason code of the review that decided or escalated the item (blank for approvals
     and auto-acceptance)."""
     if status not in {Item.Status.REJECTED, Item.Status.ESCALATED}:
         return ""
-    review = Review.objects.filter(item=item).order_by("-decided_at", "-id").first()
+    if review is None:
+        review = Review.objects.filter(item=item).order_by("-decided_at", "-id").first()
     return review.reason if review else ""
 
 

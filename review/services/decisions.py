@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accountability import db
 from accountability.api import WorkflowError
-from accountability.audit import Actor, audit_log
+from accountability.audit import Actor, audit_append, audit_event, audit_head_lock
 from agents.calibration.services import on_labels_stored
 from agents.webhooks.outbox import webhook_enqueue_outcome
 from review import events, schema
@@ -29,7 +30,7 @@ from review.models import (
     Review,
     Verdict,
 )
-from review.services.leases import lease_for_write, record_activity
+from review.services.leases import lease_and_rows_for_write, record_activity
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -69,8 +70,18 @@ def item_decide(
         raise ValidationError({"decision": [f"must be one of {', '.join(Review.Decision.values)}"]})
     now = timezone.now()
     with transaction.atomic():
-        lease = lease_for_write(
-            item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
+        # The lease, its item and queue, the fields, the reasons and the review's key: one
+        # round trip.
+        lease, (field_rows, reason_rows, *key) = lease_and_rows_for_write(
+            item_id=item_id,
+            reviewer=reviewer,
+            lease_token=lease_token,
+            now=now,
+            also=[
+                db.select_statement(ItemField, "item_id = %s", [item_id], order_by="position"),
+                db.select_statement(Reason, "item_id = %s", [item_id]),
+                *db.keys_statement(Review),
+            ],
         )
         item = lease.item
         if decision == Review.Decision.ESCALATE and item.status == Item.Status.ESCALATED:
@@ -79,12 +90,9 @@ def item_decide(
                 "This item is already with its leads: approve or reject it.",
                 code="already_escalated",
             )
-        # Fields and reasons once, into the item's prefetch cache: the audit record and the
-        # webhook read them from there.
-        _prefetched(
-            item, "fields", db.select(ItemField, "item_id = %s", [item.pk], order_by="position")
-        )
-        _prefetched(item, "reasons", db.select(Reason, "item_id = %s", [item.pk]))
+        # Into the item's prefetch cache: the audit record and the webhook read them there.
+        _prefetched(item, "fields", db.instances_of(ItemField, field_rows))
+        _prefetched(item, "reasons", db.instances_of(Reason, reason_rows))
         item_fields = {f.name: f for f in item.fields.all()}
         if decision == Review.Decision.ESCALATE:
             labels = []
@@ -94,6 +102,7 @@ def item_decide(
             raise ValidationError({"reason": [f"say why you {decision} this item"]})
         record_activity(lease, now=now, reported_seconds=active_seconds)
         review = Review(
+            pk=db.key_drawn(key),
             item=item,
             lease=lease,
             reviewer=reviewer,
@@ -104,34 +113,47 @@ def item_decide(
             decided_at=now,
             active_seconds=round(lease.active_seconds, 1),
         )
-        _store_review(review, labels)
-        lease.ended_at, lease.end = now, Lease.End.DECIDED
-        db.execute(
-            f"""UPDATE {Lease._meta.db_table} SET ended_at = %s, "end" = %s,
-                       active_seconds = %s, last_seen_at = %s WHERE id = %s""",  # noqa: S608
-            [now, lease.end, lease.active_seconds, lease.last_seen_at, lease.pk],
-        )
-        item.status, double_review = _next_status(item, review)
+        item.status, double_review = _next_status(item, review, labels)
         item.decided_at = now if item.status in DECIDED else None
         item.lease_holder, item.leased_until, item.updated_at = None, None, now
-        db.execute(
-            f"""UPDATE {Item._meta.db_table} SET status = %s, decided_at = %s,
-                       lease_holder_id = NULL, leased_until = NULL, first_reviewer_id = %s,
-                       updated_at = %s WHERE id = %s""",  # noqa: S608
-            [item.status, item.decided_at, item.first_reviewer_id, now, item.pk],
+        lease.ended_at, lease.end = now, Lease.End.DECIDED
+        _label_fields(labels)  # the webhook reports the fields as decided
+        webhook_enqueue_outcome(item, review=review)  # once decided or escalated, not while waiting
+        # The review, its labels and every update in one round trip, the audit head locked last.
+        *_, head = _store_review(
+            review,
+            labels,
+            then=[
+                (
+                    f"""UPDATE {Lease._meta.db_table} SET ended_at = %s, "end" = %s,
+                        active_seconds = %s, last_seen_at = %s WHERE id = %s""",  # noqa: S608
+                    [now, lease.end, lease.active_seconds, lease.last_seen_at, lease.pk],
+                ),
+                (
+                    f"""UPDATE {Item._meta.db_table} SET status = %s, decided_at = %s,
+                        lease_holder_id = NULL, leased_until = NULL, first_reviewer_id = %s,
+                        updated_at = %s WHERE id = %s""",  # noqa: S608
+                    [item.status, item.decided_at, item.first_reviewer_id, now, item.pk],
+                ),
+                audit_head_lock(),
+            ],
         )
-        webhook_enqueue_outcome(item)  # once decided or escalated, not while it waits
-        audit_log(
-            obj=item,
-            action="review.item.escalated"
-            if decision == Review.Decision.ESCALATE
-            else "review.decision.recorded",
-            actor=Actor.user(reviewer),
-            data={
-                **_decision_data(review, lease, labels),
-                "shown": _what_was_shown(item, item_fields),
-                "double_review": double_review,
-            },
+        audit_append(
+            [
+                audit_event(
+                    obj=item,
+                    action="review.item.escalated"
+                    if decision == Review.Decision.ESCALATE
+                    else "review.decision.recorded",
+                    actor=Actor.user(reviewer),
+                    data={
+                        **_decision_data(review, lease, labels),
+                        "shown": _what_was_shown(item, item_fields),
+                        "double_review": double_review,
+                    },
+                )
+            ],
+            head=head,
         )
         transaction.on_commit(
             partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
@@ -153,8 +175,9 @@ def _prefetched(item: Item, relation: str, rows: list) -> None:
 DECIDED = {Item.Status.APPROVED, Item.Status.REJECTED}
 
 
-def _next_status(item: Item, review: Review) -> tuple[str, dict]:
-    """Where the item goes after this review, and what to audit about double review.
+def _next_status(item: Item, review: Review, labels: list[_Label]) -> tuple[str, dict]:
+    """Where the item goes after this review (not yet stored), and what to audit about double
+    review.
 
     A share of reviewed items (the queue's double_review_rate) waits for a blind second review
     by someone else; when the two disagree on the decision or any field, a lead adjudicates.
@@ -165,25 +188,25 @@ def _next_status(item: Item, review: Review) -> tuple[str, dict]:
         Item.Status.APPROVED if review.decision == Review.Decision.APPROVE else Item.Status.REJECTED
     )
     if item.first_reviewer_id:
-        return _second_review_done(item, review, decided)
+        return _second_review_done(item, review, labels, decided)
     if random.random() < item.queue.double_review_rate:
         item.first_reviewer = review.reviewer
         return Item.Status.PENDING, {"requested": True}
     return decided, {}
 
 
-def _second_review_done(item: Item, review: Review, decided: str) -> tuple[str, dict]:
+def _second_review_done(
+    item: Item, review: Review, labels: list[_Label], decided: str
+) -> tuple[str, dict]:
     first = (
         item.reviews.filter(reviewer_id=item.first_reviewer_id, second_of__isnull=True)
-        .exclude(pk=review.pk)
         .order_by("-decided_at")
         .first()
     )
     item.first_reviewer = None
     if first is None:
         return decided, {}
-    review.second_of, review.agreement = first, _agreement(first, review)
-    review.save(update_fields=["second_of", "agreement"])
+    review.second_of, review.agreement = first, _agreement(first, review, labels)
     disagreed = [name for name, agreed in review.agreement.items() if not agreed]
     if not disagreed:
         return decided, {"second_of": first.pk, "agreement": review.agreement}
@@ -199,18 +222,17 @@ def _second_review_done(item: Item, review: Review, decided: str) -> tuple[str, 
     return Item.Status.ESCALATED, {"second_of": first.pk, "agreement": review.agreement}
 
 
-def _agreement(first: Review, second: Review) -> dict[str, bool]:
+def _agreement(first: Review, second: Review, second_labels: list[_Label]) -> dict[str, bool]:
     """Per field: did both reviews end at the same value? And did they decide the same?"""
-    finals = [
-        {
-            label.field.name: (
-                label.final_value if label.verdict != Verdict.UNDETERMINABLE else None
-            )
-            for label in review.labels.select_related("field")
-        }
-        for review in (first, second)
-    ]
-    agreement = {name: finals[1].get(name) == value for name, value in finals[0].items()}
+    first_finals = {
+        label.field.name: label.final_value if label.verdict != Verdict.UNDETERMINABLE else None
+        for label in first.labels.select_related("field")
+    }
+    second_finals = {
+        label.field.name: label.final if label.verdict != Verdict.UNDETERMINABLE else None
+        for label in second_labels
+    }
+    agreement = {name: second_finals.get(name) == value for name, value in first_finals.items()}
     agreement["decision"] = first.decision == second.decision
     return agreement
 
@@ -224,11 +246,14 @@ class _Label:
     note: str
 
 
-def _store_review(review: Review, labels: list[_Label]) -> None:
-    """Insert the review and its labels (one round trip on PostgreSQL, its key drawn first),
-    and give the fields their verdicts and final values."""
-    db.insert(
-        db.instances([review], need_pks=True),
+def _store_review(
+    review: Review, labels: list[_Label], *, then: Sequence[db.Statement] = ()
+) -> list[list[tuple]]:
+    """Insert the review and its labels, and store the fields' verdicts and final values, then
+    run the statements `then`: one round trip on PostgreSQL. Returns the rows of `then`."""
+    _label_fields(labels)
+    results = db.insert(
+        db.instances([review], need_pks=review.pk is None),
         db.instances(
             [
                 FieldLabel(
@@ -243,32 +268,50 @@ def _store_review(review: Review, labels: list[_Label]) -> None:
                 for label in labels
             ]
         ),
+        then=[*_final_values(labels), *then],
     )
+    return results[-len(then) :] if then else []
+
+
+def _label_fields(labels: list[_Label]) -> None:
+    """The fields as decided, in memory (the webhook and the answer read them)."""
     for label in labels:
         label.field.verdict, label.field.final_value = label.verdict, label.final
-    _store_final_values(labels)
 
 
-def _store_final_values(labels: list[_Label]) -> None:
-    """The fields' verdicts and final values, in one plain UPDATE for all the fields found
-    correct (their final value is their own) and one for the undeterminable ones; corrected
-    fields one by one. bulk_update's CASE per row cost more to build than the decision's
-    other writes together, for what is mostly "every field correct"."""
+def _final_values(labels: list[_Label]) -> list[db.Statement]:
+    """The fields' verdicts and final values: one plain UPDATE for all the fields found correct
+    (their final value is their own) and one for the undeterminable ones; corrected fields one
+    by one. bulk_update's CASE per row cost more to build than the decision's other writes
+    together, for what is mostly "every field correct"."""
+    table = ItemField._meta.db_table
+    final_value = ItemField._meta.get_field("final_value")
+    statements: list[db.Statement] = []
     by_verdict: dict[str, list[int]] = {}
     for label in labels:
         if label.verdict == Verdict.CORRECTED:
-            ItemField.objects.filter(pk=label.field.pk).update(
-                verdict=label.verdict, final_value=label.final
+            statements.append(
+                (
+                    f"UPDATE {table} SET verdict = %s, final_value = %s WHERE id = %s",  # noqa: S608
+                    [
+                        label.verdict,
+                        final_value.get_db_prep_value(label.final, connection),
+                        label.field.pk,
+                    ],
+                )
             )
         else:
             by_verdict.setdefault(label.verdict, []).append(label.field.pk)
     final_of = {Verdict.CORRECT: "value", Verdict.UNDETERMINABLE: "NULL"}
     for verdict, ids in by_verdict.items():
-        db.execute(
-            f"UPDATE {ItemField._meta.db_table} SET verdict = %s, final_value = {final_of[verdict]}"
-            f" WHERE id IN ({db.marks(ids)})",  # noqa: S608
-            [verdict, *ids],
+        statements.append(
+            (
+                f"UPDATE {table} SET verdict = %s, final_value = {final_of[verdict]}"  # noqa: S608
+                f" WHERE id IN ({db.marks(ids)})",
+                [verdict, *ids],
+            )
         )
+    return statements
 
 
 def _what_was_shown(item: Item, item_fields: dict[str, ItemField]) -> dict:

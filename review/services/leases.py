@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -13,10 +14,10 @@ from django.utils import timezone
 
 from accountability import db
 from accountability.api import WorkflowError
-from accountability.audit import Actor, audit_append, audit_event
+from accountability.audit import Actor, audit_append, audit_event, audit_head_lock
 from accountability.models import AuditEvent
 from review import events
-from review.models import Item, ItemQuerySet, Lease, Queue
+from review.models import Item, Lease, Queue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -46,6 +47,8 @@ def lease_claim_next(
     for _ in range(CLAIM_ATTEMPTS):
         try:
             with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    return _claim_next_postgresql(queue, reviewer, now)
                 item_id = _next_claimable(queue, reviewer, now)
                 if item_id is None:
                     return None
@@ -74,85 +77,81 @@ def _held_lease_id(queue: Queue, reviewer: User, now: dt.datetime) -> int | None
 
 
 def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:
-    """The free item to claim next: the riskiest of those about to breach their SLA, else the
-    riskiest of all (ties: earliest due).
+    """The free item to claim next (SQLite; PostgreSQL: _TAKE_NEXT): the riskiest of those
+    about to breach their SLA, else the riskiest of all (ties: earliest due).
 
     That is ORDER BY (due within the urgent window) DESC, priority DESC, due_at, id; but as one
-    query the CASE defeats the claim-order index and PostgreSQL sorts every waiting item of the
-    queue. So urgent items are looked for first, then all, both along item_claim_order.
+    query the CASE defeats the claim-order index and sorts every waiting item of the queue. So
+    urgent items are looked for first, then all, both along item_claim_order.
     """
-    if connection.vendor == "postgresql":
-        item_id = _next_urgent_postgresql(queue, reviewer, now)
-        if item_id is not None:
-            return item_id
-        groups = [_claimable(queue, reviewer, now)]
-    else:
-        free = _claimable(queue, reviewer, now)
-        groups = [free.urgent(queue, now), free]
-    for candidates in groups:
-        candidates = candidates.in_claim_order()
-        if connection.features.has_select_for_update_skip_locked:
-            candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-        item_id = candidates.values_list("id", flat=True).first()
+    free = Item.objects.filter(queue=queue).claimable(now).exclude(first_reviewer=reviewer)
+    for candidates in (free.urgent(queue, now), free):
+        item_id = candidates.in_claim_order().values_list("id", flat=True).first()
         if item_id is not None:
             return item_id
     return None
 
 
-def _claimable(queue: Queue, reviewer: User, now: dt.datetime) -> ItemQuerySet:
-    # An item waiting for its blind second review never goes back to its first reviewer.
-    return Item.objects.filter(queue=queue).claimable(now).exclude(first_reviewer=reviewer)
-
-
-# The riskiest urgent item without walking the whole queue. Along item_claim_order (priority
-# DESC, due_at), "due soon" is no prefix of the key: a plain ORDER BY ... LIMIT 1 reads every
+# The next item, picked and taken in one statement (with the transaction's BEGIN, one round
+# trip where the pick, the take and their BEGIN were three): the urgent head if any, else the
+# riskiest free item. COALESCE evaluates its second subquery only when the first finds none.
+#
+# The urgent head without walking the whole queue: along item_claim_order (priority DESC,
+# due_at), "due soon" is no prefix of the key, and a plain ORDER BY ... LIMIT 1 reads every
 # waiting entry of the higher priorities first (70 ms at 1,000,000 waiting when none is urgent,
 # which is the normal state of a queue). Instead: skip from one distinct priority to the next
 # (a recursive CTE, one index probe each), and within each read only its urgent head (a second
-# probe). The EXISTS on item_pending_due skips all of it when nothing is urgent. Same rows,
-# same order and the same row locks as the ORM query it replaces (SQLite still uses that).
-_URGENT_SQL = f"""
-WITH RECURSIVE levels(priority) AS (
-    (SELECT priority FROM {Item._meta.db_table}
-      WHERE queue_id = %(queue)s AND status = %(pending)s ORDER BY priority DESC LIMIT 1)
-  UNION ALL
-    SELECT (SELECT i.priority FROM {Item._meta.db_table} i
-             WHERE i.queue_id = %(queue)s AND i.status = %(pending)s
-               AND i.priority < levels.priority
-             ORDER BY i.priority DESC LIMIT 1)
-      FROM levels WHERE levels.priority IS NOT NULL
-)
-SELECT head.id FROM levels CROSS JOIN LATERAL (
-    SELECT id FROM {Item._meta.db_table}
-     WHERE queue_id = %(queue)s AND status = %(pending)s AND priority = levels.priority
-       AND due_at <= %(urgent_before)s
+# probe). The EXISTS on item_pending_due skips all of it when nothing is urgent. SKIP LOCKED
+# lets concurrent reviewers pass each other's candidates; the row lock makes the take safe.
+_FREE = """queue_id = %(queue)s AND status = %(status)s
        AND (leased_until IS NULL OR leased_until <= %(now)s)
-       AND (first_reviewer_id IS NULL OR first_reviewer_id <> %(reviewer)s)
-     ORDER BY due_at, id LIMIT 1
-       FOR UPDATE SKIP LOCKED
-) head
-WHERE EXISTS (
-    SELECT 1 FROM {Item._meta.db_table}
-     WHERE queue_id = %(queue)s AND status = %(pending)s AND due_at <= %(urgent_before)s
-)
-LIMIT 1
-"""
+       AND (first_reviewer_id IS NULL OR first_reviewer_id <> %(reviewer)s)"""
+_TAKE_NEXT = f"""
+UPDATE {Item._meta.db_table}
+   SET lease_holder_id = %(reviewer)s, leased_until = %(expires)s, updated_at = %(now)s
+ WHERE id = COALESCE(
+   (WITH RECURSIVE levels(priority) AS (
+        (SELECT priority FROM {Item._meta.db_table}
+          WHERE queue_id = %(queue)s AND status = %(status)s ORDER BY priority DESC LIMIT 1)
+      UNION ALL
+        SELECT (SELECT i.priority FROM {Item._meta.db_table} i
+                 WHERE i.queue_id = %(queue)s AND i.status = %(status)s
+                   AND i.priority < levels.priority
+                 ORDER BY i.priority DESC LIMIT 1)
+          FROM levels WHERE levels.priority IS NOT NULL
+    )
+    SELECT head.id FROM levels CROSS JOIN LATERAL (
+        SELECT id FROM {Item._meta.db_table}
+         WHERE {_FREE} AND priority = levels.priority AND due_at <= %(urgent_before)s
+         ORDER BY due_at, id LIMIT 1
+           FOR UPDATE SKIP LOCKED
+    ) head
+    WHERE EXISTS (
+        SELECT 1 FROM {Item._meta.db_table}
+         WHERE queue_id = %(queue)s AND status = %(status)s AND due_at <= %(urgent_before)s
+    )
+    LIMIT 1),
+   (SELECT id FROM {Item._meta.db_table} WHERE {_FREE}
+     ORDER BY priority DESC, due_at, id LIMIT 1
+       FOR UPDATE SKIP LOCKED))
+RETURNING id
+"""  # noqa: S608 (table names only)
 
 
-def _next_urgent_postgresql(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _URGENT_SQL,
-            {
-                "queue": queue.pk,
-                "pending": Item.Status.PENDING,
-                "urgent_before": now + queue.urgent_window,
-                "now": now,
-                "reviewer": reviewer.pk,
-            },
-        )
-        row = cursor.fetchone()
-    return row[0] if row else None
+def _claim_next_postgresql(queue: Queue, reviewer: User, now: dt.datetime) -> Lease | None:
+    expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
+    params = {
+        "queue": queue.pk,
+        "status": Item.Status.PENDING,
+        "reviewer": reviewer.pk,
+        "now": now,
+        "expires": expires_at,
+        "urgent_before": now + queue.urgent_window,
+    }
+    [taken] = db.batch([(_TAKE_NEXT, params)])
+    if not taken:
+        return None
+    return _take(item_id=taken[0][0], queue=queue, reviewer=reviewer, now=now, taken=True)
 
 
 def lease_claim_escalated(*, item: Item, lead: User, now: dt.datetime | None = None) -> Lease:
@@ -195,17 +194,19 @@ def _take(
     reviewer: User,
     now: dt.datetime,
     status: str = Item.Status.PENDING,
+    taken: bool = False,
 ) -> Lease | None:
     """Lease item_id to reviewer if it is still free in status; None if someone was faster.
 
+    taken: this transaction already took the item (_TAKE_NEXT); only the lease is opened.
     Leases the item ran out on are recorded as expired first. Must run inside a transaction.
     """
     expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
     lease = Lease(item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at)
     if connection.vendor == "postgresql":
-        expired = _take_postgresql(lease, status=status)
+        expired, head = _take_postgresql(lease, status=status, taken=taken)
     else:
-        expired = _take_orm(lease, status=status)
+        expired, head = _take_orm(lease, status=status), None
     if expired is None:
         return None
     transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
@@ -215,8 +216,8 @@ def _take(
         actor=Actor.user(reviewer),
         data={"lease": str(lease.token), "expires_at": expires_at.isoformat(), "status": status},
     )
-    # The audit chain's head is locked until commit: append last, after every row lock.
-    audit_append([*expired, claimed])
+    # The audit chain's head is locked until commit: locked last, after every row lock.
+    audit_append([*expired, claimed], head=head)
     return lease
 
 
@@ -241,9 +242,7 @@ def _take_orm(lease: Lease, *, status: str) -> list[AuditEvent] | None:
     return expired
 
 
-# The same three writes as _take_orm in one round trip (a pipeline): take the item if it is
-# still free, end the leases it ran out on, open the new lease. The last two act only if the
-# first won, which they see from the item row itself (same transaction, statements in order).
+# The same three writes as _take_orm (see _take_postgresql).
 _WON = f"""EXISTS (SELECT 1 FROM {Item._meta.db_table} WHERE id = %(item)s
            AND lease_holder_id = %(reviewer)s AND leased_until = %(expires)s)"""
 _TAKE_ITEM = f"""
@@ -264,7 +263,14 @@ RETURNING id
 """
 
 
-def _take_postgresql(lease: Lease, *, status: str) -> list[AuditEvent] | None:
+def _take_postgresql(
+    lease: Lease, *, status: str, taken: bool
+) -> tuple[list[AuditEvent] | None, list[tuple]]:
+    """The writes of _take_orm and the audit head's lock in one round trip (a pipeline): take
+    the item if still free, end the leases it ran out on, open the new lease. The last two act
+    only if the first won, which they see from the item row itself (same transaction,
+    statements in order). Returns the expired leases' events (None if the take lost) and the
+    locked head for audit_append."""
     params = {
         "item": lease.item_id,
         "reviewer": lease.reviewer_id,
@@ -274,20 +280,15 @@ def _take_postgresql(lease: Lease, *, status: str) -> list[AuditEvent] | None:
         "expired": Lease.End.EXPIRED,
         "token": lease.token,
     }
-    # wrap_database_errors: a racing second open lease is Django's IntegrityError, as in ORM.
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        raw = cursor.cursor.connection
-        with raw.cursor() as take, raw.cursor() as stale, raw.cursor() as opened:
-            with raw.pipeline():
-                take.execute(_TAKE_ITEM, params)
-                stale.execute(_END_STALE, params)
-                opened.execute(_OPEN_LEASE, params)
-            stale_rows, opened_row = stale.fetchall(), opened.fetchone()
-    if opened_row is None:
-        return None
-    lease.pk = opened_row[0]
+    statements = [(_END_STALE, params), (_OPEN_LEASE, params), audit_head_lock()]
+    if not taken:
+        statements.insert(0, (_TAKE_ITEM, params))
+    *_, stale_rows, opened, head = db.batch(statements)
+    if not opened:
+        return None, head
+    lease.pk = opened[0][0]
     lease._state.adding, lease._state.db = False, connection.alias
-    return [
+    expired = [
         _ended_event(
             item_id=lease.item_id,
             token=token,
@@ -298,6 +299,7 @@ def _take_postgresql(lease: Lease, *, status: str) -> list[AuditEvent] | None:
         )
         for token, reviewer_id, expires_at in stale_rows
     ]
+    return expired, head
 
 
 def _end(lease: Lease, *, end: str, now: dt.datetime, actor: Actor, reason: str = "") -> AuditEvent:
@@ -341,20 +343,43 @@ def _ended_event(
 def lease_for_write(
     *, item_id: int, reviewer: User, lease_token: uuid.UUID | str, now: dt.datetime
 ) -> Lease:
-    """The open lease the caller must hold to write to item_id, locked for this transaction.
+    """The open lease the caller must hold to write to item_id, locked for this transaction,
+    with its item and the item's queue.
 
     Must run inside a transaction. Raises WorkflowError with a sentence the reviewer can act on.
     """
+    lease, _ = lease_and_rows_for_write(
+        item_id=item_id, reviewer=reviewer, lease_token=lease_token, now=now
+    )
+    return lease
+
+
+def lease_and_rows_for_write(
+    *,
+    item_id: int,
+    reviewer: User,
+    lease_token: uuid.UUID | str,
+    now: dt.datetime,
+    also: Sequence[db.Statement] = (),
+) -> tuple[Lease, list[list[tuple]]]:
+    """lease_for_write, and the rows of the statements `also` read in the same round trip
+    (the ORM's lease, item and queue were three, and a decision reads more)."""
     try:
         token = uuid.UUID(str(lease_token))
     except ValueError as exc:
         raise ValidationError({"lease": ["is not a lease token"]}) from exc
-    lease = (
-        Lease.objects.select_for_update(of=("self",))
-        .select_related("item__queue")
-        .filter(token=token, item_id=item_id)
-        .first()
+    token_value = Lease._meta.get_field("token").get_db_prep_value(token, connection)
+    lease_rows, item_rows, queue_rows, *extra = db.batch(
+        [
+            db.select_statement(
+                Lease, "token = %s AND item_id = %s", [token_value, item_id], lock=True
+            ),
+            db.select_statement(Item, "id = %s", [item_id]),
+            db.select_statement(Queue, f"id = ({_QUEUE_OF_ITEM})", [item_id]),
+            *also,
+        ]
     )
+    lease = db.instances_of(Lease, lease_rows)[0] if lease_rows else None
     if lease is None or lease.reviewer_id != reviewer.pk:
         raise WorkflowError(
             "You do not hold a lease on this item. Claim it first.", code="no_lease"
@@ -375,7 +400,12 @@ def lease_for_write(
             "with someone else; nothing was recorded. Claim the item again to continue.",
             code="lease_expired",
         )
-    return lease
+    [item], [queue] = db.instances_of(Item, item_rows), db.instances_of(Queue, queue_rows)
+    item.queue, lease.item = queue, item
+    return lease, extra
+
+
+_QUEUE_OF_ITEM = f"SELECT queue_id FROM {Item._meta.db_table} WHERE id = %s"  # noqa: S608
 
 
 def lease_release(

@@ -74,10 +74,10 @@ def test_a_decision_writes_its_delivery_with_verdicts(hooked, agent, reviewer):
 def test_a_decision_that_rolls_back_leaves_no_delivery(hooked, agent, reviewer, monkeypatch):
     item = ingest(agent)
 
-    def broken_audit(**kwargs: object) -> None:
+    def broken_audit(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the audit trail is unavailable")
 
-    monkeypatch.setattr("review.services.decisions.audit_log", broken_audit)
+    monkeypatch.setattr("review.services.decisions.audit_append", broken_audit)
     with pytest.raises(RuntimeError):
         decide(item, reviewer, "reject", [], reason="wrong_document")
 
