@@ -16,10 +16,11 @@ import json
 from collections.abc import Callable, Mapping, Sequence, Sized
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
+from weakref import WeakKeyDictionary
 
 import orjson
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import F, Lookup, Q
 from django.db.models.sql import Query
 from django.utils import timezone
@@ -287,8 +288,8 @@ def select_statement(
 ) -> Statement:
     """SELECT of the model's columns where a plain SQL condition holds, for values or batch;
     instances_of makes instances of its rows. lock: FOR UPDATE, where the database has it."""
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in model._meta.concrete_fields)
-    sql = f"SELECT {columns} FROM {model._meta.db_table} WHERE {where} ORDER BY {order_by}"  # noqa: S608
+    columns, table = _reading(model).columns, model._meta.db_table
+    sql = f"SELECT {columns} FROM {table} WHERE {where} ORDER BY {order_by}"  # noqa: S608
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     if lock and connection.features.has_select_for_update:
@@ -299,13 +300,44 @@ def select_statement(
 def instances_of(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> list[Any]:
     """Model instances from rows of select_statement, their values converted as the ORM
     converts what it reads (JSON decoded, SQLite's datetimes made aware)."""
-    fields = model._meta.concrete_fields
-    compiler = connection.ops.compiler("SQLCompiler")(Query(model), connection, None)
-    converters = compiler.get_converters([f.get_col(model._meta.db_table) for f in fields])
-    if converters:
-        rows = compiler.apply_converters(rows, converters)
-    names = [f.attname for f in fields]
-    return [model.from_db(connection.alias, names, list(row)) for row in rows]
+    reading = _reading(model)
+    instances = []
+    for row in rows:
+        values = list(row)
+        for position, converters, column in reading.converters:
+            value = values[position]
+            for convert in converters:
+                value = convert(value, column, connection)
+            values[position] = value
+        instances.append(model.from_db(connection.alias, reading.names, values))
+    return instances
+
+
+class _Reading(NamedTuple):
+    columns: str
+    names: list[str]
+    converters: list[tuple[int, list[Callable], Any]]
+
+
+def _reading(model: type[models.Model]) -> _Reading:
+    """How to read a model's rows on this thread's connection, worked out once per model and
+    connection: the compiler's converters cost more to find than a row costs to read."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    readings = _READINGS.setdefault(wrapper, {})
+    reading = readings.get(model)
+    if reading is None:
+        fields = model._meta.concrete_fields
+        compiler = wrapper.ops.compiler("SQLCompiler")(Query(model), wrapper, None)
+        found = compiler.get_converters([f.get_col(model._meta.db_table) for f in fields])
+        reading = readings[model] = _Reading(
+            columns=", ".join(wrapper.ops.quote_name(f.column) for f in fields),
+            names=[f.attname for f in fields],
+            converters=[(at, converters, column) for at, (converters, column) in found.items()],
+        )
+    return reading
+
+
+_READINGS: WeakKeyDictionary = WeakKeyDictionary()
 
 
 def values(sql: str, params: Sequence[Any]) -> list[tuple]:

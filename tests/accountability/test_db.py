@@ -1,0 +1,89 @@
+"""The plain-SQL helpers of the hot paths read and write what the ORM would."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from accountability import db
+from review.models import Item, ItemField, Lease, Review
+from review.services import lease_claim_next
+from tests.factories import ingest
+
+pytestmark = pytest.mark.django_db
+
+
+def _as_dict(instance: object) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def test_instances_read_with_plain_sql_equal_the_orms(agent, queue, reviewer):
+    item = ingest(agent, metadata={"claim": {"region": "north", "lines": [1, 2]}})
+    lease_claim_next(queue=queue, reviewer=reviewer)
+
+    for model, column in [(Item, "id"), (ItemField, "item_id"), (Lease, "item_id")]:
+        plain = db.select(model, f"{column} = %s", [item.pk])
+        orm = model.objects.filter(**{column: item.pk}).order_by("id")
+        assert plain and [_as_dict(p) for p in plain] == [_as_dict(o) for o in orm]
+    [read] = db.select(Item, "id = %s", [item.pk])
+    assert read.metadata == {"claim": {"region": "north", "lines": [1, 2]}}  # decoded JSON
+    assert read.due_at.tzinfo is not None  # aware, on SQLite too
+    assert not read._state.adding  # saves as an update, like a loaded instance
+
+
+def test_a_batch_runs_in_order_and_answers_each_statement(agent):
+    item = ingest(agent)
+    with transaction.atomic():
+        changed, read, nothing = db.batch(
+            [
+                (f"UPDATE {Item._meta.db_table} SET priority = %s WHERE id = %s", [42, item.pk]),
+                (f"SELECT priority FROM {Item._meta.db_table} WHERE id = %s", [item.pk]),
+                (f"SELECT id FROM {Item._meta.db_table} WHERE id = %s", [-1]),
+            ]
+        )
+    assert changed == []  # no rows to answer with
+    assert read == [(42,)]  # the second statement saw the first one's write
+    assert nothing == []
+    item.refresh_from_db()
+    assert item.priority == 42
+
+
+def test_a_failing_statement_in_a_batch_leaves_nothing_written(agent):
+    first, second = ingest(agent), ingest(agent, external_id="claim-2")
+    before = (first.priority, second.priority)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        db.batch(
+            [
+                (f"UPDATE {Item._meta.db_table} SET priority = %s WHERE id = %s", [7, first.pk]),
+                (  # a second item under the same agent and external id: refused
+                    f"UPDATE {Item._meta.db_table} SET external_id = %s WHERE id = %s",
+                    [first.external_id, second.pk],
+                ),
+                (f"UPDATE {Item._meta.db_table} SET priority = %s WHERE id = %s", [9, second.pk]),
+            ]
+        )
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.priority, second.priority) == before
+
+
+def test_a_key_drawn_beforehand_is_the_one_the_row_gets(agent, queue, reviewer):
+    item = ingest(agent)
+    lease = lease_claim_next(queue=queue, reviewer=reviewer)
+    with transaction.atomic():
+        drawn = db.key_drawn(db.batch(db.keys_statement(Review)))
+        review = Review(
+            pk=drawn,
+            item=item,
+            lease=lease,
+            reviewer=reviewer,
+            decision=Review.Decision.APPROVE,
+            started_at=lease.claimed_at,
+            decided_at=lease.claimed_at,
+        )
+        db.insert(db.instances([review], need_pks=review.pk is None))
+    if connection.vendor == "postgresql":
+        assert drawn is not None and review.pk == drawn
+    else:  # SQLite has no sequences: the insert draws the key
+        assert drawn is None and review.pk is not None
+    assert Review.objects.get(pk=review.pk).item_id == item.pk
