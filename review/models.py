@@ -488,7 +488,14 @@ class Lease(models.Model):
         indexes = [
             models.Index(
                 fields=["expires_at"], condition=Q(ended_at__isnull=True), name="lease_open_expiry"
-            )
+            ),
+            # "Does this reviewer hold a lease already?" (every claim): without it, PostgreSQL
+            # read every lease the reviewer ever had (1.5 ms at 20,000, growing with history).
+            models.Index(
+                fields=["reviewer"],
+                condition=Q(ended_at__isnull=True),
+                name="lease_open_by_reviewer",
+            ),
         ]
 
     def __str__(self) -> str:
