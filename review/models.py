@@ -291,8 +291,16 @@ class Item(models.Model):
     rationale = models.TextField(blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     # Denormalised from the active Lease so that claim-next is one indexed query.
+    # Not indexed: then a claim changes no indexed column, and PostgreSQL updates the row in
+    # place (HOT, with the table's free space: migration 0014) instead of adding an entry to
+    # each of the item's indexes, at the head of the claim order where every claim reads.
     lease_holder = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     leased_until = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
