@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 from accountability import celery_app
 from accountability.audit import Actor
 from agents import services as agent_services
+from agents.calibration.services import refit_schedule_forget
 from tests.factories import AgentFactory, QueueFactory, UserFactory
 
 
@@ -39,6 +40,13 @@ def media_root(settings, tmp_path_factory):
     # Uploaded documents and rendered pages go to a throwaway directory, never to ./media:
     # the database rolls back after each test, files would stay and pile up.
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def forget_refit_schedules():
+    # Each test has a new database in which agent ids repeat (SQLite reuses them): a refit
+    # check this process scheduled for a test before must not silence this one's.
+    refit_schedule_forget()
 
 
 @pytest.fixture(autouse=True)

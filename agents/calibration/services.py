@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 
 from django.conf import settings
@@ -116,7 +117,9 @@ def calibrations_refit(
 
 
 def _refit_key(agent_id: int) -> str:
-    return f"calibration:refit-scheduled:{agent_id}"
+    # Holds when the scheduled check runs (a float; keys of the older "scheduled" form held
+    # True and are ignored: at most one extra check while they last).
+    return f"calibration:refit-runs-at:{agent_id}"
 
 
 def calibration_refit_soon(*, agent_id: int) -> None:
@@ -125,12 +128,38 @@ def calibration_refit_soon(*, agent_id: int) -> None:
     Call it from transaction.on_commit after labels were stored. The first call in a window
     schedules the task at the window's end, so it sees every label of the window; the calls
     after it do nothing. The beat entry calibrations-refit is the safety net for lost tasks.
+    The shared cache holds when the scheduled check runs; each process remembers it too, so
+    that the decisions after the first ask nothing of Redis until then.
     """
     from agents.tasks import calibrations_refit as calibrations_refit_task
 
+    key = _refit_key(agent_id)
+    now = _wall_clock()
+    if _check_runs_at.get(cache.make_key(key), 0.0) - CLOCK_MARGIN_SECONDS > now:
+        return  # the check this process knows of runs after these labels were committed
     window = settings.CALIBRATION_REFIT_DEBOUNCE_SECONDS
-    if cache.add(_refit_key(agent_id), True, timeout=window):
+    runs_at = now + window
+    if cache.add(key, runs_at, timeout=window):
         calibrations_refit_task.apply_async(kwargs={"agent_id": agent_id}, countdown=window)
+    else:
+        runs_at = cache.get(key)  # scheduled by another process
+    if isinstance(runs_at, float):
+        _check_runs_at[cache.make_key(key)] = runs_at
+
+
+# Cache key -> when the scheduled refit check runs (wall clock, as the cache holds it).
+_check_runs_at: dict[str, float] = {}
+# Processes on other machines read each other's clocks: trust a time only this far before it.
+CLOCK_MARGIN_SECONDS = 5.0
+
+
+def _wall_clock() -> float:
+    return time.time()
+
+
+def refit_schedule_forget() -> None:
+    """Forget the refit checks this process knows of (tests: a new database, the same ids)."""
+    _check_runs_at.clear()
 
 
 def on_labels_stored(*, agent_id: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 
 from accountability.models import AuditEvent
@@ -89,7 +90,51 @@ def test_a_decision_schedules_the_refit_of_its_agent(
         )
     # Celery runs eagerly in tests: the debounced task has run already.
     assert Calibrator.objects.get().n_labels == 41
-    assert cache.get(f"calibration:refit-scheduled:{agent.pk}")  # later decisions wait
+    assert cache.get(f"calibration:refit-runs-at:{agent.pk}")  # later decisions wait
+
+
+@pytest.fixture
+def scheduled(monkeypatch) -> list[dict]:
+    """The refit checks asked of Celery (not run), with a clock the test moves."""
+    asked: list[dict] = []
+    monkeypatch.setattr(
+        "agents.tasks.calibrations_refit.apply_async", lambda **kwargs: asked.append(kwargs)
+    )
+    return asked
+
+
+def test_decisions_in_one_window_ask_for_one_check_and_the_next_window_for_another(
+    agent, scheduled, monkeypatch
+):
+    clock = [1_000_000.0]
+    monkeypatch.setattr("agents.calibration.services._wall_clock", lambda: clock[0])
+    window = settings.CALIBRATION_REFIT_DEBOUNCE_SECONDS
+    for _ in range(3):
+        services.calibration_refit_soon(agent_id=agent.pk)
+    assert scheduled == [{"kwargs": {"agent_id": agent.pk}, "countdown": window}]
+
+    clock[0] += window + 1  # the check has run; the cache lets the key go at the window's end
+    cache.delete(f"calibration:refit-runs-at:{agent.pk}")
+    services.calibration_refit_soon(agent_id=agent.pk)
+    assert len(scheduled) == 2
+
+
+def test_a_check_another_process_scheduled_covers_this_ones_labels_until_it_runs(
+    agent, scheduled, monkeypatch
+):
+    clock = [1_000_000.0]
+    monkeypatch.setattr("agents.calibration.services._wall_clock", lambda: clock[0])
+    key = f"calibration:refit-runs-at:{agent.pk}"
+    cache.add(key, clock[0] + 100, timeout=100)  # another process scheduled it 200 s ago
+    services.calibration_refit_soon(agent_id=agent.pk)
+    clock[0] += 90
+    services.calibration_refit_soon(agent_id=agent.pk)
+    assert scheduled == []  # committed before that check runs: it sees these labels
+
+    clock[0] += 11  # it has run
+    cache.delete(key)
+    services.calibration_refit_soon(agent_id=agent.pk)
+    assert len(scheduled) == 1
 
 
 def _calibrated_history(agent, queue, version: str = "v1.0") -> Calibrator:  # noqa: ANN001
