@@ -110,19 +110,34 @@ def insert(*tables: Table, then: Sequence[Statement] = ()) -> list[list[tuple]]:
     return results
 
 
-def keys_statement(model: type[models.Model]) -> list[Statement]:
-    """On PostgreSQL, the statement that draws one primary key for a new row of model, to send
-    along with other reads in a batch (key_drawn takes the key from its rows); elsewhere
-    none: the insert draws the key itself."""
-    if not _is_postgres():
+def keys_statement(model: type[models.Model], count: int = 1) -> list[Statement]:
+    """On PostgreSQL, the statement that draws count primary keys for new rows of model, to
+    send along with other reads in a batch (key_drawn and keys_given take the keys from its
+    rows); elsewhere none: the insert draws the keys itself."""
+    if not _is_postgres() or count < 1:
         return []
     meta = model._meta
-    return [("SELECT nextval(pg_get_serial_sequence(%s, %s))", [meta.db_table, meta.pk.column])]
+    return [
+        (
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, count],
+        )
+    ]
 
 
 def key_drawn(results: Sequence[list[tuple]]) -> int | None:
     """The key keys_statement drew, from its rows as batch returned them; None if none was."""
     return results[0][0][0] if results else None
+
+
+def keys_given(objs: Sequence[models.Model], results: Sequence[list[tuple]]) -> bool:
+    """Give objs the keys keys_statement drew for them (results: its rows as batch returned
+    them, if it was sent); False when none were drawn and the insert must draw them."""
+    if not results:
+        return False
+    for obj, (pk,) in zip(objs, results[0], strict=False):
+        obj.pk = pk
+    return True
 
 
 def _allocate_ids(groups: list[Sequence[models.Model]]) -> None:

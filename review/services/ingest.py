@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accountability import db
-from accountability.audit import Actor, audit_append, audit_event
+from accountability.audit import Actor, audit_append, audit_event, audit_head_lock
 from accountability.db import json_bytes_sorted
 from agents.calibration.selectors import Calibrated, calibration_for
 from agents.models import Agent
@@ -258,21 +258,33 @@ def _write(
             decided_at=now if routing.status == Item.Status.AUTO_ACCEPTED else None,
             created_at=now,
         )
+    items = [p.item for p in fresh]
+    candidates = _document_candidates(fresh)
     with transaction.atomic():
-        # First what others point at (documents, items, with their keys), then the rest.
-        documents, document_ids = _new_documents(fresh)
-        db.insert(
-            db.instances(documents, need_pks=True),
-            db.instances([p.item for p in fresh], need_pks=True),
+        # One round trip: which documents are stored already, and keys for the new rows (on
+        # PostgreSQL; SQLite draws them as it inserts).
+        stored, item_keys, document_keys = _stored_and_keys(items, candidates)
+        documents = [doc for sha, doc in candidates.items() if sha not in stored]
+        drawn = db.keys_given(items, item_keys)  # then the documents' were drawn as well
+        db.keys_given(documents, document_keys)
+        parents = (
+            db.instances(documents, need_pks=not drawn),
+            db.instances(items, need_pks=not drawn),
         )
-        document_ids.update((doc.sha256, doc.pk) for doc in documents)
-        db.insert(
+        if not drawn:  # the rows below need the items' and documents' keys first
+            db.insert(*parents)
+            parents = ()
+        document_ids = stored | {doc.sha256: doc.pk for doc in documents}
+        webhooks_enqueue_auto_accepted(agent, [(p.item, p.payload.fields) for p in fresh])
+        # Everything in one round trip where the rows are few, the audit head locked last.
+        *_, head = db.insert(
+            *parents,
             db.rows(ItemDocument, _document_rows(fresh, document_ids)),
             db.rows(ItemField, _field_rows(fresh)),
             db.rows(Reason, _reason_rows(fresh)),
+            then=[audit_head_lock()],
         )
-        webhooks_enqueue_auto_accepted(agent, [(p.item, p.payload.fields) for p in fresh])
-        audit_append([_ingest_event(p, actor) for p in fresh])
+        audit_append([_ingest_event(p, actor) for p in fresh], head=head)
         for queue in {p.queue.pk: p.queue for p in fresh}.values():
             transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     # The drafts carry what the answer shows (code, field_name, message, blocking).
@@ -312,12 +324,8 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _new_documents(fresh: list[_Pending]) -> tuple[list[Document], dict[str, int]]:
-    """Each distinct document not stored yet (by sha256), and the ids of those already stored.
-
-    If a concurrent ingest stores the same content between this lookup and the insert, the
-    insert fails on the unique sha256 and the caller retries item by item, finding it stored.
-    """
+def _document_candidates(fresh: list[_Pending]) -> dict[str, Document]:
+    """Each distinct document given as text, by sha256 (some may be stored already)."""
     wanted: dict[str, Document] = {}
     for p in fresh:
         # Files are stored already (resolve_files); their sha is None here.
@@ -332,12 +340,38 @@ def _new_documents(fresh: list[_Pending]) -> tuple[list[Document], dict[str, int
                     text=doc.text,
                     size_bytes=len(doc.text.encode()),
                 )
-    if not wanted:
-        return [], {}
-    table = Document._meta.db_table
-    sql = f"SELECT sha256, id FROM {table} WHERE sha256 IN ({db.marks(wanted)})"  # noqa: S608
-    stored = dict(db.values(sql, list(wanted)))
-    return [doc for sha, doc in wanted.items() if sha not in stored], stored
+    return wanted
+
+
+def _stored_and_keys(
+    items: list[Item], candidates: dict[str, Document]
+) -> tuple[dict[str, int], list[list[tuple]], list[list[tuple]]]:
+    """The ids of the candidate documents stored already (by sha256), and keys drawn for the
+    items and for the candidates (db.keys_statement's rows; none on SQLite).
+
+    If a concurrent ingest stores the same content between this lookup and the insert, the
+    insert fails on the unique sha256 and the caller retries item by item, finding it stored.
+    """
+    lookup = []
+    if candidates:
+        table = Document._meta.db_table
+        lookup = [
+            (
+                f"SELECT sha256, id FROM {table} WHERE sha256 IN ({db.marks(candidates)})",  # noqa: S608
+                list(candidates),
+            )
+        ]
+    item_keys, document_keys = (
+        db.keys_statement(Item, len(items)),
+        db.keys_statement(Document, len(candidates)),
+    )
+    results = db.batch([*lookup, *item_keys, *document_keys])
+    stored = dict(results.pop(0)) if lookup else {}
+    return (
+        stored,
+        [results.pop(0)] if item_keys else [],
+        [results.pop(0)] if document_keys else [],
+    )
 
 
 def _document_rows(fresh: list[_Pending], document_ids: dict[str, int]) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.payload import parse_item
-from review.models import Document, Item, ItemField
+from review.models import Item, ItemField
 from review.services import IngestOutcome, ingest, items_ingest
 from tests.factories import item_payload
 
@@ -45,16 +45,15 @@ def test_a_write_that_keeps_failing_is_raised_not_retried_for_ever(agent, monkey
     from django.db import IntegrityError
 
     items_ingest(agent=agent, payloads=[parse_item(item_payload(external_id="first"))[0]])
-    real_new_documents = ingest._new_documents
+    real_stored_and_keys = ingest._stored_and_keys
     attempts = []
 
-    def stored_again(fresh):  # noqa: ANN001, ANN202 - claims the stored document is new
+    def stored_again(items, candidates):  # noqa: ANN001, ANN202 - the stored document seen as new
         attempts.append(1)
-        new, stored = real_new_documents(fresh)
-        return new or [Document(sha256=sha, content_type="text/plain", text="", size_bytes=0)
-                       for sha in stored], {}  # fmt: skip
+        _, item_keys, document_keys = real_stored_and_keys(items, candidates)
+        return {}, item_keys, document_keys
 
-    monkeypatch.setattr(ingest, "_new_documents", stored_again)
+    monkeypatch.setattr(ingest, "_stored_and_keys", stored_again)
     with pytest.raises(IntegrityError):
         items_ingest(agent=agent, payloads=[parse_item(item_payload(external_id="second"))[0]])
     assert len(attempts) == 2  # the write, and one retry after looking again
