@@ -33,6 +33,9 @@ class AgentPrincipal:
         return self.get_username()
 
 
+_AGENT_OF_TOKEN = f"SELECT agent_id FROM {ApiToken._meta.db_table} WHERE key_hash = %s"  # noqa: S608
+
+
 class BearerTokenAuthentication(authentication.BaseAuthentication):
     keyword = "Bearer"
 
@@ -46,12 +49,20 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode()
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("The token is not valid.") from exc
-        token = db.first(ApiToken, "key_hash = %s", [token_hash(raw)])
+        digest = token_hash(raw)
+        # The token and its agent (if it is an agent's) in one round trip.
+        tokens, agents = db.batch(
+            [
+                db.select_statement(ApiToken, "key_hash = %s", [digest]),
+                db.select_statement(Agent, f"id = ({_AGENT_OF_TOKEN})", [digest]),
+            ]
+        )
+        token = db.instances_of(ApiToken, tokens)[0] if tokens else None
         if token is None or token.is_revoked:
             raise exceptions.AuthenticationFailed("The token is not valid or was revoked.")
         self._touch(token)
         if token.agent_id:
-            token.agent = db.first(Agent, "id = %s", [token.agent_id])
+            [token.agent] = db.instances_of(Agent, agents)
             if not token.agent.active:
                 raise exceptions.AuthenticationFailed(f"Agent {token.agent.slug} is deactivated.")
             return AgentPrincipal(token.agent), token

@@ -17,7 +17,8 @@ from accountability import db
 from accountability.api import WorkflowError
 from accountability.audit import Actor, audit_append, audit_event, audit_head_lock
 from agents.calibration.services import on_labels_stored
-from agents.webhooks.outbox import webhook_enqueue_outcome
+from agents.models import WebhookEndpoint
+from agents.webhooks.outbox import item_endpoint_statement, webhook_enqueue_outcome
 from review import events, schema
 from review.assessment import HIDDEN_REASONS
 from review.models import (
@@ -70,9 +71,9 @@ def item_decide(
         raise ValidationError({"decision": [f"must be one of {', '.join(Review.Decision.values)}"]})
     now = timezone.now()
     with transaction.atomic():
-        # The lease, its item and queue, the fields, the reasons and the review's key: one
-        # round trip.
-        lease, (field_rows, reason_rows, *key) = lease_and_rows_for_write(
+        # The lease, its item and queue, the fields, the reasons, the agent's webhook and the
+        # review's key: one round trip.
+        lease, (field_rows, reason_rows, endpoint_rows, *key) = lease_and_rows_for_write(
             item_id=item_id,
             reviewer=reviewer,
             lease_token=lease_token,
@@ -80,6 +81,7 @@ def item_decide(
             also=[
                 db.select_statement(ItemField, "item_id = %s", [item_id], order_by="position"),
                 db.select_statement(Reason, "item_id = %s", [item_id]),
+                item_endpoint_statement(item_id),
                 *db.keys_statement(Review),
             ],
         )
@@ -118,7 +120,10 @@ def item_decide(
         item.lease_holder, item.leased_until, item.updated_at = None, None, now
         lease.ended_at, lease.end = now, Lease.End.DECIDED
         _label_fields(labels)  # the webhook reports the fields as decided
-        webhook_enqueue_outcome(item, review=review)  # once decided or escalated, not while waiting
+        # Once decided or escalated, not while it waits.
+        webhook_enqueue_outcome(
+            item, review=review, endpoints=db.instances_of(WebhookEndpoint, endpoint_rows)
+        )
         # The review, its labels and every update in one round trip, the audit head locked last.
         *_, head = _store_review(
             review,
