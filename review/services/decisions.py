@@ -143,23 +143,21 @@ def item_decide(
                 audit_head_lock(),
             ],
         )
-        audit_append(
-            [
-                audit_event(
-                    obj=item,
-                    action="review.item.escalated"
-                    if decision == Review.Decision.ESCALATE
-                    else "review.decision.recorded",
-                    actor=Actor.user(reviewer),
-                    data={
-                        **_decision_data(review, lease, labels),
-                        "shown": _what_was_shown(item, item_fields),
-                        "double_review": double_review,
-                    },
-                )
-            ],
-            head=head,
+        recorded = audit_event(
+            obj=item,
+            action="review.item.escalated"
+            if decision == Review.Decision.ESCALATE
+            else "review.decision.recorded",
+            actor=Actor.user(reviewer),
+            data={
+                **_decision_data(review, lease, labels),
+                "shown": _what_was_shown(item, item_fields),
+                "double_review": double_review,
+            },
         )
+        if review.second_of_id and not all(review.agreement.values()):
+            _record_disagreement(item, review)
+        audit_append([recorded], head=head)
         transaction.on_commit(
             partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
         )
@@ -212,19 +210,25 @@ def _second_review_done(
     if first is None:
         return decided, {}
     review.second_of, review.agreement = first, _agreement(first, review, labels)
+    outcome = {"second_of": first.pk, "agreement": review.agreement}
+    if all(review.agreement.values()):
+        return decided, outcome
+    return Item.Status.ESCALATED, outcome  # _record_disagreement says why, once stored
+
+
+def _record_disagreement(item: Item, review: Review) -> None:
+    """The blocking reason that sends a disagreeing second review to the leads (after the
+    review is stored: it names it)."""
     disagreed = [name for name, agreed in review.agreement.items() if not agreed]
-    if not disagreed:
-        return decided, {"second_of": first.pk, "agreement": review.agreement}
     Reason.objects.create(
         item=item,
         code="double_review_disagreement",
         message=f"Two reviewers disagree on {', '.join(disagreed)}: a lead decides.",
         blocking=True,
-        details={"first_review": first.pk, "second_review": review.pk},
+        details={"first_review": review.second_of_id, "second_review": review.pk},
     )
     # item_decide prefetched the reasons; whoever shows the item next must see this one too.
     getattr(item, "_prefetched_objects_cache", {}).pop("reasons", None)
-    return Item.Status.ESCALATED, {"second_of": first.pk, "agreement": review.agreement}
 
 
 def _agreement(first: Review, second: Review, second_labels: list[_Label]) -> dict[str, bool]:

@@ -87,6 +87,7 @@ def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | Non
     query the CASE defeats the claim-order index and sorts every waiting item of the queue. So
     urgent items are looked for first, then all, both along item_claim_order.
     """
+    # An item waiting for its blind second review never goes back to its first reviewer.
     free = Item.objects.filter(queue=queue).claimable(now).exclude(first_reviewer=reviewer)
     for candidates in (free.urgent(queue, now), free):
         item_id = candidates.in_claim_order().values_list("id", flat=True).first()
@@ -107,6 +108,7 @@ def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | Non
 # (a recursive CTE, one index probe each), and within each read only its urgent head (a second
 # probe). The EXISTS on item_pending_due skips all of it when nothing is urgent. SKIP LOCKED
 # lets concurrent reviewers pass each other's candidates; the row lock makes the take safe.
+# Free: waiting, not held, and not waiting for its blind second review by this reviewer.
 _FREE = """queue_id = %(queue)s AND status = %(status)s
        AND (leased_until IS NULL OR leased_until <= %(now)s)
        AND (first_reviewer_id IS NULL OR first_reviewer_id <> %(reviewer)s)"""

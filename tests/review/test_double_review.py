@@ -70,7 +70,20 @@ def test_disagreement_goes_to_a_lead_with_the_fields_named(agent, double, review
     assert item.status == Item.Status.ESCALATED
     reason = item.reasons.get(code="double_review_disagreement")
     assert reason.message == "Two reviewers disagree on amount: a lead decides."
-    assert Review.objects.get(reviewer=other_reviewer).agreement["amount"] is False
+    first, second = (
+        Review.objects.get(reviewer=reviewer),
+        Review.objects.get(reviewer=other_reviewer),
+    )
+    assert second.agreement["amount"] is False and second.second_of == first
+    # The lead is pointed at both reviews.
+    assert reason.details == {"first_review": first.pk, "second_review": second.pk}
+    # What the second reviewer was shown did not include the disagreement it caused.
+    [recorded] = AuditEvent.objects.filter(
+        action="review.decision.recorded", actor_id=other_reviewer.pk
+    )
+    assert "double_review_disagreement" not in {
+        r["code"] for r in recorded.data["shown"]["reasons"]
+    }
 
 
 def test_without_double_review_one_decision_settles_it(agent, queue, reviewer):
