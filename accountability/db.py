@@ -214,6 +214,8 @@ def _table_sql(model: type[models.Model], fields: list[models.Field]) -> tuple[s
 def _pipelined_inserts(
     prepared: list[tuple[type[models.Model], list, list]], then: Sequence[Statement]
 ) -> list[list[tuple]]:
+    """The rows' INSERTs, then the statements `then`, in one pipeline; the rows of `then`.
+    Each statement of `then` has its own cursor: a pipeline answers them all at the end."""
     # wrap_database_errors turns psycopg's errors into Django's (IntegrityError on a duplicate).
     with connection.wrap_database_errors, connection.cursor() as cursor:
         raw = cursor.cursor.connection
@@ -392,17 +394,7 @@ def batch(statements: Sequence[Statement]) -> list[list[tuple]]:
                 cursor.execute(sql, _adapted(params))
                 results.append(cursor.fetchall() if cursor.description else [])
         return results
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        raw = cursor.cursor.connection
-        cursors = [raw.cursor() for _ in statements]
-        try:
-            with raw.pipeline():
-                for each, (sql, params) in zip(cursors, statements, strict=True):
-                    each.execute(sql, params)
-            return [each.fetchall() if each.description else [] for each in cursors]
-        finally:
-            for each in cursors:
-                each.close()
+    return _pipelined_inserts([], statements)
 
 
 def _adapted(params: Sequence[Any] | Mapping[str, Any]) -> Any:
