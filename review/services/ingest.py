@@ -275,6 +275,7 @@ def _write(
             db.insert(*parents)
             parents = ()
         document_ids = stored | {doc.sha256: doc.pk for doc in documents}
+        # Its rows may point at items inserted below: Django's foreign keys are checked at commit.
         webhooks_enqueue_auto_accepted(agent, [(p.item, p.payload.fields) for p in fresh])
         # Everything in one round trip where the rows are few, the audit head locked last.
         *_, head = db.insert(
