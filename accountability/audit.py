@@ -65,12 +65,15 @@ def audit_log(
     return event
 
 
-def audit_append(events: Sequence[AuditEvent], *, head: list[tuple] | None = None) -> None:
+def audit_append(
+    events: Sequence[AuditEvent], *, head: list[tuple] | None = None, last: bool = False
+) -> None:
     """Link events onto the chain and store them, in the caller's transaction.
 
     The head row stays locked until that transaction ends, so appends from concurrent
     transactions are serialised in commit order. head: the rows of audit_head_lock() when
     the caller ran it in its own batch of writes (a round trip fewer), else it is locked here.
+    last: the transaction writes nothing after these events (see db.insert).
     """
     if not events:
         return
@@ -85,7 +88,7 @@ def audit_append(events: Sequence[AuditEvent], *, head: list[tuple] | None = Non
             event.hash = previous = event_hash(event)
         # The head moves in the events' own round trip: the lock on it is held for one less.
         move_head = (f"UPDATE {_HEAD} SET seq = %s, hash = %s WHERE id = 1", [seq, previous])
-        db.insert(db.instances(list(events)), then=[move_head])
+        db.insert(db.instances(list(events)), then=[move_head], last=last)
 
 
 _HEAD = AuditHead._meta.db_table

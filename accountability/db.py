@@ -13,14 +13,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence, Sized
+from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import orjson
-from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    ProgrammingError,
+    connection,
+    connections,
+    models,
+    transaction,
+)
 from django.db.models import F, Lookup, Q
 from django.db.models.sql import Query
 from django.utils import timezone
@@ -81,19 +90,24 @@ def rows(model: type[models.Model], values: Sequence[dict[str, Any]]) -> Table:
 Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]
 
 
-def insert(*tables: Table, then: Sequence[Statement] = ()) -> list[list[tuple]]:
+def insert(*tables: Table, then: Sequence[Statement] = (), last: bool = False) -> list[list[tuple]]:
     """Insert every table's rows, in order, then run the statements `then`, in the same round
     trip where the rows are few; returns each `then` statement's rows (as batch does). Must
-    run inside a transaction."""
+    run inside a transaction.
+
+    last: these are the transaction's last writes. Inside atomic_ended_by_last_write() on
+    PostgreSQL, the COMMIT goes in their round trip, followed by the reads asked for with
+    reads_at_commit(); elsewhere it changes nothing."""
+    then, reads = _ended_here(then) if last else (then, None)
     tables = tuple(table for table in tables if len(table))
     if not tables:
-        return batch(then)
+        return _answered(batch(then), reads)
     if not _is_postgres():
         for table in tables:
             table.model.objects.bulk_create(
                 list(table.objs) or [table.model(**row) for row in table.rows]
             )
-        return batch(then)
+        return _answered(batch(then), reads)
     _allocate_ids([table.objs for table in tables if table.need_pks])
     now = timezone.now()
     prepared = [(table.model, *_values(table, now)) for table in tables]
@@ -107,7 +121,94 @@ def insert(*tables: Table, then: Sequence[Statement] = ()) -> list[list[tuple]]:
         for obj in table.objs:
             obj._state.adding = False
             obj._state.db = connection.alias
-    return results
+    return _answered(results, reads)
+
+
+@dataclass
+class Reads:
+    """Reads to send after a transaction's COMMIT, in its round trip (see reads_at_commit)."""
+
+    statements: Sequence[Statement]
+    rows: list[list[tuple]] | None = None  # each statement's rows, once sent; None if not
+
+
+@dataclass
+class _Ending:
+    sent: bool = False  # the COMMIT went with a last write
+
+
+_READS: ContextVar[Reads | None] = ContextVar("reads_at_commit", default=None)
+_ENDING: ContextVar[_Ending | None] = ContextVar("ending_transaction", default=None)
+_COMMIT: Statement = ("COMMIT", [])
+
+
+@contextmanager
+def atomic_ended_by_last_write() -> Iterator[None]:
+    """transaction.atomic() for a service whose transaction ends with an insert(..., last=True)
+    (its audit event): on PostgreSQL that insert carries the COMMIT, a round trip fewer for
+    every claim, decision and ingest. Only for the outermost transaction: nested in another,
+    it is a plain atomic block and the outer one commits as usual.
+
+    Nothing may touch the database after the last write inside the block: it would run in a
+    transaction of its own, so it is refused (ProgrammingError) rather than committed apart.
+    """
+    if not _is_postgres() or connection.in_atomic_block:
+        token = _ENDING.set(None)
+        try:
+            with transaction.atomic():
+                yield
+        finally:
+            _ENDING.reset(token)
+        return
+    ending = _Ending()
+    with transaction.atomic():
+        token = _ENDING.set(ending)
+        try:
+            yield
+        finally:
+            _ENDING.reset(token)
+        if ending.sent and _in_transaction():
+            raise ProgrammingError("a statement ran after the transaction's last write")
+
+
+@contextmanager
+def reads_at_commit(statements: Sequence[Statement]) -> Iterator[Reads]:
+    """Send `statements` right after the COMMIT of a transaction ended by its last write (see
+    atomic_ended_by_last_write), in the same round trip: what an API answers with after a
+    write, without a round trip of its own. reads.rows stays None when they were not sent
+    (SQLite, a transaction nested in another, no last write): read then as usual."""
+    reads = Reads(statements)
+    token = _READS.set(reads)
+    try:
+        yield reads
+    finally:
+        _READS.reset(token)
+
+
+def _in_transaction() -> bool:
+    from psycopg.pq import TransactionStatus  # only ever asked on PostgreSQL
+
+    return connection.connection.info.transaction_status != TransactionStatus.IDLE
+
+
+def _ended_here(then: Sequence[Statement]) -> tuple[Sequence[Statement], Reads | None]:
+    """`then`, followed by COMMIT and the reads at commit when this write may end the
+    transaction: inside atomic_ended_by_last_write, no savepoint open below it, not failed."""
+    ending = _ENDING.get()
+    if ending is None or ending.sent or any(connection.savepoint_ids) or connection.needs_rollback:
+        return then, None
+    ending.sent = True
+    reads = _READS.get() or Reads(())
+    return [*then, _COMMIT, *reads.statements], reads
+
+
+def _answered(results: list[list[tuple]], reads: Reads | None) -> list[list[tuple]]:
+    """The rows of `then` alone; the reads' rows go to reads."""
+    if reads is None:
+        return results
+    count = len(reads.statements)
+    reads.rows = results[len(results) - count :] if count else []
+    return results[: len(results) - count - 1]
 
 
 def keys_statement(model: type[models.Model], count: int = 1) -> list[Statement]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import connection
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -12,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accountability import db
 from agents.authentication import AgentPrincipal
 from agents.models import Agent
 from agents.permissions import IsPerson
@@ -113,10 +116,31 @@ def item_data(item_id: int) -> dict:
     if connection.vendor != "postgresql":
         return ItemSerializer(selectors.item_for_api(Item.objects.filter(pk=item_id)).get()).data
     with connection.cursor() as cursor:
-        cursor.execute(_ITEM_SQL, {"item": item_id})
+        cursor.execute(*item_statement(item_id))
         row = cursor.fetchone()
     if row is None:
         raise Item.DoesNotExist(item_id)
+    return _item_answer(row)
+
+
+def item_statement(item_id: int) -> db.Statement:
+    """item_data's statement (PostgreSQL), for db.reads_at_commit."""
+    return _ITEM_SQL, {"item": item_id}
+
+
+def leased_item_statement(token: uuid.UUID) -> db.Statement:
+    """item_data's statement for the item of the lease with this token (PostgreSQL)."""
+    return _LEASED_ITEM_SQL, {"token": token}
+
+
+def item_answer(reads: db.Reads, item_id: int) -> dict:
+    """item_data, from the rows of item_statement when they came with the commit."""
+    if reads.rows and reads.rows[0]:
+        return _item_answer(reads.rows[0][0])
+    return item_data(item_id)
+
+
+def _item_answer(row: tuple) -> dict:
     (pk, external_id, queue, agent, agent_version, status, priority, due_at, created_at,
      decided_at, confidence, rationale, metadata, reasons, fields, documents,
      decision, reason, comment, review_decided_at) = row  # fmt: skip
@@ -155,7 +179,7 @@ def item_data(item_id: int) -> dict:
 _DATETIME = serializers.DateTimeField()
 # Children in the order their models' Meta.ordering gives (what prefetch_related reads).
 # metadata::json: Django reads jsonb as text for JSONField to decode; psycopg parses json.
-_ITEM_SQL = f"""
+_ITEM_SELECT = f"""
 SELECT i.id, i.external_id, q.slug, a.slug, i.agent_version, i.status, i.priority, i.due_at,
        i.created_at, i.decided_at, i.confidence, i.rationale, i.metadata::json,
        (SELECT COALESCE(json_agg(json_build_object('code', r.code, 'field', r.field_name,
@@ -179,16 +203,21 @@ SELECT i.id, i.external_id, q.slug, a.slug, i.agent_version, i.status, i.priorit
   LEFT JOIN LATERAL (
        SELECT decision, reason, comment, decided_at FROM {Review._meta.db_table}
         WHERE item_id = i.id ORDER BY decided_at DESC, id DESC LIMIT 1) latest ON TRUE
- WHERE i.id = %(item)s
 """  # noqa: S608 (table names only)
+_ITEM_SQL = _ITEM_SELECT + " WHERE i.id = %(item)s"
+_LEASED_ITEM_SQL = (
+    _ITEM_SELECT
+    + f" WHERE i.id = (SELECT item_id FROM {Lease._meta.db_table} WHERE token = %(token)s)"  # noqa: S608
+)
 
 
-def lease_data(lease: Lease) -> dict:
-    """LeaseSerializer's answer, without its field machinery (every claim answers with it)."""
+def lease_data(lease: Lease, item: dict | None = None) -> dict:
+    """LeaseSerializer's answer, without its field machinery (every claim answers with it).
+    item: the leased item's item_data, when read already."""
     return {
         "token": str(lease.token),
         "expires_at": _DATETIME.to_representation(lease.expires_at),
-        "item": item_data(lease.item_id),
+        "item": item or item_data(lease.item_id),
     }
 
 
@@ -248,10 +277,17 @@ class QueueClaimApi(APIView):
         queue = Queue.objects.visible_one(request.user, slug)
         if queue is None:
             raise Http404
-        lease = services.lease_claim_next(queue=queue, reviewer=request.user)
+        # The item goes out with the claim's COMMIT (a round trip fewer), found by the new
+        # lease's token; a lease the reviewer held already is read afterwards.
+        token = uuid.uuid4()
+        with db.reads_at_commit([leased_item_statement(token)]) as leased:
+            lease = services.lease_claim_next(queue=queue, reviewer=request.user, token=token)
         if lease is None:
             return Response(status=204)
-        response = Response(lease_data(lease))
+        fresh = lease.token == token
+        response = Response(
+            lease_data(lease, item_answer(leased, lease.item_id) if fresh else None)
+        )
         response["Location"] = reverse("api:item-detail", args=[lease.item_id])
         return response
 
@@ -323,14 +359,15 @@ class ItemDecisionApi(APIView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        review = services.item_decide(
-            item_id=item_id,
-            reviewer=request.user,
-            lease_token=values["lease"],
-            decision=values["decision"],
-            fields=[services.FieldVerdictIn(**entry) for entry in values["fields"]],
-            reason=values["reason"],
-            comment=values["comment"],
-            active_seconds=values.get("active_seconds"),
-        )
-        return Response(item_data(review.item_id))
+        with db.reads_at_commit([item_statement(item_id)]) as decided:  # sent with the COMMIT
+            services.item_decide(
+                item_id=item_id,
+                reviewer=request.user,
+                lease_token=values["lease"],
+                decision=values["decision"],
+                fields=[services.FieldVerdictIn(**entry) for entry in values["fields"]],
+                reason=values["reason"],
+                comment=values["comment"],
+                active_seconds=values.get("active_seconds"),
+            )
+        return Response(item_answer(decided, item_id))

@@ -70,7 +70,7 @@ def item_decide(
     if decision not in Review.Decision.values:
         raise ValidationError({"decision": [f"must be one of {', '.join(Review.Decision.values)}"]})
     now = timezone.now()
-    with transaction.atomic():
+    with db.atomic_ended_by_last_write():
         # The lease, its item and queue, the fields, the reasons, the agent's webhook and the
         # review's key: one round trip.
         lease, (field_rows, reason_rows, endpoint_rows, *key) = lease_and_rows_for_write(
@@ -157,7 +157,7 @@ def item_decide(
         )
         if review.second_of_id and not all(review.agreement.values()):
             _record_disagreement(item, review)
-        audit_append([recorded], head=head)
+        audit_append([recorded], head=head, last=True)
         transaction.on_commit(
             partial(events.queue_changed, queue_id=item.queue_id, slug=item.queue.slug)
         )

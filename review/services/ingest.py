@@ -260,7 +260,7 @@ def _write(
         )
     items = [p.item for p in fresh]
     candidates = _document_candidates(fresh)
-    with transaction.atomic():
+    with db.atomic_ended_by_last_write():
         # One round trip: which documents are stored already, and keys for the new rows (on
         # PostgreSQL; SQLite draws them as it inserts).
         stored, item_keys, document_keys = _stored_and_keys(items, candidates)
@@ -285,7 +285,7 @@ def _write(
             db.rows(Reason, _reason_rows(fresh)),
             then=[audit_head_lock()],
         )
-        audit_append([_ingest_event(p, actor) for p in fresh], head=head)
+        audit_append([_ingest_event(p, actor) for p in fresh], head=head, last=True)
         for queue in {p.queue.pk: p.queue for p in fresh}.values():
             transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     # The drafts carry what the answer shows (code, field_name, message, blocking).

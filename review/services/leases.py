@@ -28,7 +28,11 @@ ACTIVITY_GAP_SECONDS = 60
 
 
 def lease_claim_next(
-    *, queue: Queue, reviewer: User, now: dt.datetime | None = None
+    *,
+    queue: Queue,
+    reviewer: User,
+    now: dt.datetime | None = None,
+    token: uuid.UUID | None = None,
 ) -> Lease | None:
     """Lease the most urgent free item of queue to reviewer, or return None if nothing waits.
 
@@ -39,21 +43,25 @@ def lease_claim_next(
     conditional UPDATE is what makes a claim win, and the partial unique index on open leases
     refuses a second holder even if that logic were wrong. Only items waiting for review are
     handed out: escalated ones are for leads (lease_claim_escalated).
+
+    token: the new lease's token, for a caller that names the lease before it exists (the
+    claim API reads the leased item in the claim's last round trip: db.reads_at_commit).
     """
     now = now or timezone.now()
+    token = token or uuid.uuid4()
     if connection.vendor != "postgresql":  # there, the claim's first round trip asks this too
         held = _held_lease_id(queue, reviewer, now)
         if held is not None:
             return Lease.objects.get(pk=held)
     for _ in range(CLAIM_ATTEMPTS):
         try:
-            with transaction.atomic():
+            with db.atomic_ended_by_last_write():
                 if connection.vendor == "postgresql":
-                    return _claim_next_postgresql(queue, reviewer, now)
+                    return _claim_next_postgresql(queue, reviewer, now, token)
                 item_id = _next_claimable(queue, reviewer, now)
                 if item_id is None:
                     return None
-                lease = _take(item_id=item_id, queue=queue, reviewer=reviewer, now=now)
+                lease = _take(item_id=item_id, queue=queue, reviewer=reviewer, now=now, token=token)
                 if lease is not None:
                     return lease
         except IntegrityError:
@@ -145,7 +153,9 @@ RETURNING id
 """  # noqa: S608 (table names only)
 
 
-def _claim_next_postgresql(queue: Queue, reviewer: User, now: dt.datetime) -> Lease | None:
+def _claim_next_postgresql(
+    queue: Queue, reviewer: User, now: dt.datetime, token: uuid.UUID
+) -> Lease | None:
     expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
     params = {
         "queue": queue.pk,
@@ -161,7 +171,9 @@ def _claim_next_postgresql(queue: Queue, reviewer: User, now: dt.datetime) -> Le
         return Lease.objects.get(pk=held[0][0])
     if not taken:
         return None
-    return _take(item_id=taken[0][0], queue=queue, reviewer=reviewer, now=now, taken=True)
+    return _take(
+        item_id=taken[0][0], queue=queue, reviewer=reviewer, now=now, taken=True, token=token
+    )
 
 
 def lease_claim_escalated(*, item: Item, lead: User, now: dt.datetime | None = None) -> Lease:
@@ -205,14 +217,22 @@ def _take(
     now: dt.datetime,
     status: str = Item.Status.PENDING,
     taken: bool = False,
+    token: uuid.UUID | None = None,
 ) -> Lease | None:
     """Lease item_id to reviewer if it is still free in status; None if someone was faster.
 
     taken: this transaction already took the item (_TAKE_NEXT); only the lease is opened.
-    Leases the item ran out on are recorded as expired first. Must run inside a transaction.
+    Leases the item ran out on are recorded as expired first. Must run inside a transaction,
+    and is its last write (the audit event may carry the COMMIT).
     """
     expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
-    lease = Lease(item_id=item_id, reviewer=reviewer, claimed_at=now, expires_at=expires_at)
+    lease = Lease(
+        item_id=item_id,
+        reviewer=reviewer,
+        claimed_at=now,
+        expires_at=expires_at,
+        token=token or uuid.uuid4(),
+    )
     if connection.vendor == "postgresql":
         expired, head = _take_postgresql(lease, status=status, taken=taken)
     else:
@@ -227,7 +247,7 @@ def _take(
         data={"lease": str(lease.token), "expires_at": expires_at.isoformat(), "status": status},
     )
     # The audit chain's head is locked until commit: locked last, after every row lock.
-    audit_append([*expired, claimed], head=head)
+    audit_append([*expired, claimed], head=head, last=True)
     return lease
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, ProgrammingError, connection, transaction
 
 from accountability import db
 from review.models import Item, ItemField, Lease, Review
 from review.services import lease_claim_next
+from tests.conftest import postgres_only
 from tests.factories import ingest
 
 pytestmark = pytest.mark.django_db
@@ -87,3 +88,86 @@ def test_a_key_drawn_beforehand_is_the_one_the_row_gets(agent, queue, reviewer):
     else:  # SQLite has no sequences: the insert draws the key
         assert drawn is None and review.pk is not None
     assert Review.objects.get(pk=review.pk).item_id == item.pk
+
+
+# A transaction ended by its last write: the COMMIT and the reads after it ride that write's
+# round trip. Only on PostgreSQL, and only for the outermost transaction (so: transactional
+# tests, where no test-wide transaction wraps the code).
+_PRIORITY = f"SELECT priority FROM {Item._meta.db_table} WHERE id = %s"  # noqa: S608
+_SET_PRIORITY = f"UPDATE {Item._meta.db_table} SET priority = %s WHERE id = %s"  # noqa: S608
+
+
+def _priority_seen_by_another_connection(item_id: int) -> int:
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings["NAME"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+    ) as other:
+        return other.execute(_PRIORITY, [item_id]).fetchone()[0]
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_the_last_write_commits_and_the_reads_after_it_see_what_was_committed(agent):
+    item = ingest(agent)
+    on_commit = []
+    with db.reads_at_commit([(_PRIORITY, [item.pk])]) as reads, db.atomic_ended_by_last_write():
+        transaction.on_commit(lambda: on_commit.append("ran"))
+        db.insert(then=[(_SET_PRIORITY, [42, item.pk])], last=True)
+        # Committed already, before the block ends: another connection sees it.
+        assert _priority_seen_by_another_connection(item.pk) == 42
+    assert reads.rows == [[(42,)]]
+    assert on_commit == ["ran"]  # Django still runs what waits for the commit
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_inside_another_transaction_the_outer_one_still_decides(agent):
+    item = ingest(agent)
+    before = item.priority
+    with pytest.raises(RuntimeError), transaction.atomic():
+        with db.reads_at_commit([(_PRIORITY, [item.pk])]) as reads, db.atomic_ended_by_last_write():
+            db.insert(then=[(_SET_PRIORITY, [42, item.pk])], last=True)
+        assert _priority_seen_by_another_connection(item.pk) == before  # not committed
+        raise RuntimeError("the outer transaction fails")
+    assert reads.rows is None  # not sent: the caller reads as usual
+    item.refresh_from_db()
+    assert item.priority == before
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_last_write_leaves_nothing_written(agent):
+    first, second = ingest(agent), ingest(agent, external_id="claim-2")
+    refused = (  # the same agent and external id twice
+        f"UPDATE {Item._meta.db_table} SET external_id = %s WHERE id = %s",  # noqa: S608
+        [first.external_id, second.pk],
+    )
+    with (
+        db.reads_at_commit([(_PRIORITY, [first.pk])]) as reads,
+        pytest.raises(IntegrityError),
+        db.atomic_ended_by_last_write(),
+    ):
+        db.batch([(_SET_PRIORITY, [7, first.pk])])
+        db.insert(then=[refused], last=True)
+    assert reads.rows is None
+    first.refresh_from_db()
+    assert first.priority != 7
+    assert Item.objects.filter(external_id=first.external_id).count() == 1
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_statement_after_the_last_write_is_refused(agent):
+    item = ingest(agent)
+    refused = pytest.raises(ProgrammingError, match="after the transaction's last write")
+    with refused, db.atomic_ended_by_last_write():
+        db.insert(then=[(_SET_PRIORITY, [42, item.pk])], last=True)
+        db.execute(_SET_PRIORITY, [43, item.pk])  # would commit apart from the rest
+    item.refresh_from_db()
+    assert item.priority == 42  # the transaction ended by the last write stands; 43 did not

@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 from accountability.audit import Actor
 from agents import services as agent_services
 from review.models import Item, Lease
+from tests.conftest import postgres_only
 from tests.factories import QueueFactory, UserFactory, ingest
 
 pytestmark = pytest.mark.django_db
@@ -221,3 +222,47 @@ def test_the_claim_answers_what_the_lease_serializer_documents(agent, queue, rev
     lease = lease_claim_next(queue=queue, reviewer=reviewer)
     rendered = JSONRenderer().render
     assert rendered(lease_data(lease)) == rendered(LeaseSerializer(lease).data)
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_claim_and_decision_answer_with_the_item_read_in_their_commits_round_trip(
+    agent, reviewer_client, monkeypatch
+):
+    """On PostgreSQL the answer's item is read right after the COMMIT, in its round trip
+    (db.reads_at_commit): the same item a later read gives, as the reviewer left it."""
+    from review import api
+
+    item = ingest(agent)
+    read_apart = api.item_data
+    monkeypatch.setattr(api, "item_data", lambda item_id: pytest.fail("read in a round trip apart"))
+    lease = _claim(reviewer_client).json()
+    assert lease["item"]["id"] == item.pk
+    assert lease["item"] == read_apart(item.pk)
+    fields = _all_correct()
+    fields[2] = {
+        "name": "amount",
+        "verdict": "corrected",
+        "value": 1205,
+        "correction_reason": "misread",
+    }
+    decided = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": lease["token"], "decision": "approve", "fields": fields},
+        format="json",
+    ).json()
+    assert decided == read_apart(item.pk)
+    assert decided["status"] == "approved"
+    assert decided["fields"][2]["final_value"] == 1205
+    assert decided["decision"]["decision"] == "approve"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_second_claim_answers_with_the_item_already_held(agent, reviewer_client):
+    item = ingest(agent)
+    ingest(agent, external_id="another")
+    first = _claim(reviewer_client).json()
+    again = _claim(reviewer_client).json()
+    assert again["token"] == first["token"]
+    assert again["item"]["id"] == item.pk == first["item"]["id"]
+    assert again["item"]["fields"] == first["item"]["fields"]
