@@ -33,6 +33,7 @@ from django.db import (
 from django.db.models import F, Lookup, Q
 from django.db.models.sql import Query
 from django.utils import timezone
+from psycopg.pq import ExecStatus, TransactionStatus
 
 # Up to this many rows in one insert() call, pipelined INSERTs beat COPY, whose protocol costs
 # two round trips per table.
@@ -186,8 +187,6 @@ def reads_at_commit(statements: Sequence[Statement]) -> Iterator[Reads]:
 
 
 def _in_transaction() -> bool:
-    from psycopg.pq import TransactionStatus  # only ever asked on PostgreSQL
-
     return connection.connection.info.transaction_status != TransactionStatus.IDLE
 
 
@@ -331,10 +330,17 @@ def _pipelined_inserts(
                     )
                 for each, (sql, params) in zip(after, then, strict=True):
                     each.execute(sql, params)
-            return [each.fetchall() if each.description else [] for each in after]
+            return [each.fetchall() if _has_rows(each) else [] for each in after]
         finally:
             for each in after:
                 each.close()
+
+
+def _has_rows(cursor: Any) -> bool:
+    """Whether the statement returned rows (cursor.description would build every column's
+    description to say so)."""
+    result = cursor.pgresult
+    return result is not None and result.status == ExecStatus.TUPLES_OK
 
 
 def _copy(model: type[models.Model], fields: list[models.Field], values: list[list]) -> None:

@@ -91,30 +91,47 @@ def webhook_enqueue_outcome(
     return delivery
 
 
-def webhooks_enqueue_auto_accepted(
-    agent: Agent, created: Iterable[tuple[Item, Sequence[FieldLike]]]
-) -> int:
-    """Outbox rows for the auto-accepted items among a just-written ingest batch, written with
-    the bulk helpers. At most one query when any item was auto-accepted, none otherwise; the
-    items must have their primary keys. Returns how many were queued."""
+def agent_endpoint_statement(agent_id: int) -> db.Statement:
+    """The agent's enabled endpoint, for a caller's db.batch (webhook_deliveries_auto_accepted
+    takes what it finds)."""
+    return db.select_statement(
+        WebhookEndpoint, "agent_id = %s AND enabled = %s", [agent_id, True], limit=1
+    )
+
+
+def webhook_deliveries_auto_accepted(
+    agent: Agent,
+    created: Iterable[tuple[Item, Sequence[FieldLike]]],
+    *,
+    endpoints: Sequence[WebhookEndpoint] | None = None,
+) -> list[WebhookDelivery]:
+    """Outbox rows for the auto-accepted items among a just-assessed ingest batch, for the
+    caller to insert with its own rows, in its transaction; they are sent once it commits.
+    The items must have their primary keys. endpoints: what agent_endpoint_statement found, if
+    the caller read it in its own batch; else at most one query, when any item was
+    auto-accepted."""
     accepted = [
         (item, fields) for item, fields in created if item.status == Item.Status.AUTO_ACCEPTED
     ]
     if not accepted:
-        return 0
-    endpoint = subscribed_endpoint(agent.pk, WebhookEvent.ITEM_AUTO_ACCEPTED)
+        return []
+    event = WebhookEvent.ITEM_AUTO_ACCEPTED
+    if endpoints is None:
+        endpoint = subscribed_endpoint(agent.pk, event)
+    else:
+        endpoint = next((e for e in endpoints if event in e.events), None)
     if endpoint is None:
-        return 0
+        return []
     now = timezone.now()
     item_url = item_url_maker()
     deliveries = [
         WebhookDelivery(
             endpoint=endpoint,
             webhook_id=message_id_generate(),
-            event_type=WebhookEvent.ITEM_AUTO_ACCEPTED,
+            event_type=event,
             item_id=item.pk,
             body=event_body(
-                event=WebhookEvent.ITEM_AUTO_ACCEPTED,
+                event=event,
                 item=item,
                 status=Item.Status.AUTO_ACCEPTED,
                 fields=fields,
@@ -126,11 +143,11 @@ def webhooks_enqueue_auto_accepted(
         )
         for item, fields in accepted
     ]
-    # Without primary keys (drawing them costs a round trip): the task finds them by webhook-id.
-    db.insert(db.instances(deliveries))
+    # Inserted without primary keys (drawing them costs a round trip): the task finds them by
+    # webhook-id.
     webhook_ids = [delivery.webhook_id for delivery in deliveries]
     transaction.on_commit(partial(_dispatch_batch, webhook_ids))
-    return len(deliveries)
+    return deliveries
 
 
 def _decision_reason(item: Item, status: str, review: Review | None) -> str:

@@ -20,8 +20,8 @@ from accountability.audit import Actor, audit_log
 from agents.models import Agent, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from agents.webhooks.outbox import (
     dispatch,
+    webhook_deliveries_auto_accepted,
     webhook_enqueue_outcome,
-    webhooks_enqueue_auto_accepted,
 )
 from agents.webhooks.sending import webhook_delivery_attempt, webhooks_send_due
 from agents.webhooks.signing import secret_generate
@@ -164,8 +164,8 @@ __all__ = [
     "webhook_delivery_attempt",
     "webhook_delivery_redeliver",
     "webhook_endpoint_save",
+    "webhook_deliveries_auto_accepted",
     "webhook_enqueue_outcome",
     "webhook_secret_rotate",
-    "webhooks_enqueue_auto_accepted",
     "webhooks_send_due",
 ]

@@ -23,8 +23,8 @@ from accountability import db
 from accountability.audit import Actor, audit_append, audit_event, audit_head_lock
 from accountability.db import json_bytes_sorted
 from agents.calibration.selectors import Calibrated, calibration_for
-from agents.models import Agent
-from agents.webhooks.outbox import webhooks_enqueue_auto_accepted
+from agents.models import Agent, WebhookEndpoint
+from agents.webhooks.outbox import agent_endpoint_statement, webhook_deliveries_auto_accepted
 from review import events
 from review.assessment import (
     ReasonDraft,
@@ -118,12 +118,24 @@ def items_ingest(
 
 def _queues_for(agent: Agent, slugs: set[str]) -> dict[str, Queue]:
     """The queues named, by slug, each with `allowed`: whether the agent may post to it. Plain
-    SQL: the ORM's version of this query took longer to build than the ingest's inserts."""
+    SQL in one round trip: the ORM's version took longer to build than the ingest's inserts."""
+    marks = db.marks(slugs)
     may_post = Agent.queues.through._meta.db_table
-    sql = f"""SELECT q.*, EXISTS (SELECT 1 FROM {may_post} m
-                                   WHERE m.queue_id = q.id AND m.agent_id = %s) AS allowed
-                FROM {Queue._meta.db_table} q WHERE q.slug IN ({db.marks(slugs)})"""  # noqa: S608
-    return {queue.slug: queue for queue in Queue.objects.raw(sql, [agent.pk, *slugs])}
+    queue_rows, allowed_rows = db.batch(
+        [
+            db.select_statement(Queue, f"slug IN ({marks})", [*slugs]),
+            (
+                f"""SELECT queue_id FROM {may_post} WHERE agent_id = %s AND queue_id IN
+                    (SELECT id FROM {Queue._meta.db_table} WHERE slug IN ({marks}))""",  # noqa: S608
+                [agent.pk, *slugs],
+            ),
+        ]
+    )
+    allowed = {queue_id for (queue_id,) in allowed_rows}
+    queues = db.instances_of(Queue, queue_rows)
+    for queue in queues:
+        queue.allowed = queue.pk in allowed
+    return {queue.slug: queue for queue in queues}
 
 
 def _resolve(
@@ -260,10 +272,14 @@ def _write(
         )
     items = [p.item for p in fresh]
     candidates = _document_candidates(fresh)
+    auto_accepted = any(item.status == Item.Status.AUTO_ACCEPTED for item in items)
     with db.atomic_ended_by_last_write():
-        # One round trip: which documents are stored already, and keys for the new rows (on
-        # PostgreSQL; SQLite draws them as it inserts).
-        stored, item_keys, document_keys = _stored_and_keys(items, candidates)
+        # One round trip: which documents are stored already, keys for the new rows (on
+        # PostgreSQL; SQLite draws them as it inserts) and the agent's webhook if it is to hear
+        # of auto-accepted items.
+        stored, item_keys, document_keys, endpoints = _stored_and_keys(
+            items, candidates, agent if auto_accepted else None
+        )
         documents = [doc for sha, doc in candidates.items() if sha not in stored]
         drawn = db.keys_given(items, item_keys)  # then the documents' were drawn as well
         db.keys_given(documents, document_keys)
@@ -275,14 +291,16 @@ def _write(
             db.insert(*parents)
             parents = ()
         document_ids = stored | {doc.sha256: doc.pk for doc in documents}
-        # Its rows may point at items inserted below: Django's foreign keys are checked at commit.
-        webhooks_enqueue_auto_accepted(agent, [(p.item, p.payload.fields) for p in fresh])
+        deliveries = webhook_deliveries_auto_accepted(
+            agent, [(p.item, p.payload.fields) for p in fresh], endpoints=endpoints
+        )
         # Everything in one round trip where the rows are few, the audit head locked last.
         *_, head = db.insert(
             *parents,
             db.rows(ItemDocument, _document_rows(fresh, document_ids)),
             db.rows(ItemField, _field_rows(fresh)),
             db.rows(Reason, _reason_rows(fresh)),
+            db.instances(deliveries),
             then=[audit_head_lock()],
         )
         audit_append([_ingest_event(p, actor) for p in fresh], head=head, last=True)
@@ -345,10 +363,11 @@ def _document_candidates(fresh: list[_Pending]) -> dict[str, Document]:
 
 
 def _stored_and_keys(
-    items: list[Item], candidates: dict[str, Document]
-) -> tuple[dict[str, int], list[list[tuple]], list[list[tuple]]]:
-    """The ids of the candidate documents stored already (by sha256), and keys drawn for the
-    items and for the candidates (db.keys_statement's rows; none on SQLite).
+    items: list[Item], candidates: dict[str, Document], endpoint_of: Agent | None = None
+) -> tuple[dict[str, int], list[list[tuple]], list[list[tuple]], list[WebhookEndpoint] | None]:
+    """The ids of the candidate documents stored already (by sha256), keys drawn for the
+    items and for the candidates (db.keys_statement's rows; none on SQLite), and the enabled
+    webhook endpoints of endpoint_of (None when not asked), in one round trip.
 
     If a concurrent ingest stores the same content between this lookup and the insert, the
     insert fails on the unique sha256 and the caller retries item by item, finding it stored.
@@ -362,16 +381,19 @@ def _stored_and_keys(
                 list(candidates),
             )
         ]
+    endpoint = [agent_endpoint_statement(endpoint_of.pk)] if endpoint_of else []
     item_keys, document_keys = (
         db.keys_statement(Item, len(items)),
         db.keys_statement(Document, len(candidates)),
     )
-    results = db.batch([*lookup, *item_keys, *document_keys])
+    results = db.batch([*lookup, *endpoint, *item_keys, *document_keys])
     stored = dict(results.pop(0)) if lookup else {}
+    endpoints = db.instances_of(WebhookEndpoint, results.pop(0)) if endpoint else None
     return (
         stored,
         [results.pop(0)] if item_keys else [],
         [results.pop(0)] if document_keys else [],
+        endpoints,
     )
 
 

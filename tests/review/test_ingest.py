@@ -48,10 +48,10 @@ def test_a_write_that_keeps_failing_is_raised_not_retried_for_ever(agent, monkey
     real_stored_and_keys = ingest._stored_and_keys
     attempts = []
 
-    def stored_again(items, candidates):  # noqa: ANN001, ANN202 - the stored document seen as new
+    def stored_again(*args):  # noqa: ANN002, ANN202 - the stored document seen as new
         attempts.append(1)
-        _, item_keys, document_keys = real_stored_and_keys(items, candidates)
-        return {}, item_keys, document_keys
+        _, *keys_and_endpoints = real_stored_and_keys(*args)
+        return {}, *keys_and_endpoints
 
     monkeypatch.setattr(ingest, "_stored_and_keys", stored_again)
     with pytest.raises(IntegrityError):
