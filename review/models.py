@@ -45,23 +45,26 @@ class QueueQuerySet(models.QuerySet["Queue"]):
         if not user.is_authenticated or user.is_superuser:
             return self.visible_to(user).filter(slug=slug).first()
         table = self.model._meta.db_table
-        sql = f"SELECT q.* FROM {table} q WHERE q.slug = %s AND {self._works_in()}"  # noqa: S608
-        return next(iter(self.raw(sql, [slug, user.pk, user.pk])), None)
+        where = f"slug = %s AND {self._works_in(table)}"
+        return db.first(self.model, where, [slug, user.pk, user.pk])
 
     def holds_item(self, user: settings.AUTH_USER_MODEL, item_id: int) -> bool:
         """Whether the item is in a queue visible_to(user)."""
         if not user.is_authenticated or user.is_superuser:
             return self.visible_to(user).filter(items=item_id).exists()
         sql = f"""SELECT 1 FROM {Item._meta.db_table} i JOIN {self.model._meta.db_table} q
-                   ON q.id = i.queue_id WHERE i.id = %s AND {self._works_in()}"""  # noqa: S608
+                   ON q.id = i.queue_id WHERE i.id = %s AND {self._works_in("q")}"""  # noqa: S608
         return bool(db.values(sql, [item_id, user.pk, user.pk]))
 
-    def _works_in(self) -> str:
-        """SQL: the person (parameters: their id twice) reviews or leads queue q."""
+    def _works_in(self, queue: str) -> str:
+        """SQL: the person (parameters: their id twice) reviews or leads the queue (the table or
+        alias named `queue`)."""
         reviewers = self.model.reviewers.through._meta.db_table
         leads = self.model.leads.through._meta.db_table
-        return f"""(EXISTS (SELECT 1 FROM {reviewers} r WHERE r.queue_id = q.id AND r.user_id = %s)
-                 OR EXISTS (SELECT 1 FROM {leads} l WHERE l.queue_id = q.id AND l.user_id = %s))"""
+        return f"""(EXISTS (SELECT 1 FROM {reviewers} r
+                             WHERE r.queue_id = {queue}.id AND r.user_id = %s)
+                 OR EXISTS (SELECT 1 FROM {leads} l
+                             WHERE l.queue_id = {queue}.id AND l.user_id = %s))"""
 
     def led_by(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
         """Queues whose escalations and lead actions a person may handle; superusers: all."""

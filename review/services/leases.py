@@ -114,10 +114,11 @@ def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | Non
 # waiting entry of the higher priorities first (70 ms at 1,000,000 waiting when none is urgent,
 # which is the normal state of a queue). Instead: skip from one distinct priority to the next
 # (a recursive CTE, one index probe each), and within each read only its urgent head (a second
-# probe). The EXISTS on item_pending_due skips all of it when nothing is urgent. SKIP LOCKED
+# probe). min(due_at) on item_pending_due skips all of it when nothing is urgent. SKIP LOCKED
 # lets concurrent reviewers pass each other's candidates; the row lock makes the take safe.
 # Free: waiting, not held, and not waiting for its blind second review by this reviewer.
-_FREE = """queue_id = %(queue)s AND status = %(status)s
+_PENDING = f"'{Item.Status.PENDING}'"  # a literal: see _GENERIC_PLAN
+_FREE = f"""queue_id = %(queue)s AND status = {_PENDING}
        AND (leased_until IS NULL OR leased_until <= %(now)s)
        AND (first_reviewer_id IS NULL OR first_reviewer_id <> %(reviewer)s)"""
 _TAKE_NEXT = f"""
@@ -126,10 +127,10 @@ UPDATE {Item._meta.db_table}
  WHERE id = COALESCE(
    (WITH RECURSIVE levels(priority) AS (
         (SELECT priority FROM {Item._meta.db_table}
-          WHERE queue_id = %(queue)s AND status = %(status)s ORDER BY priority DESC LIMIT 1)
+          WHERE queue_id = %(queue)s AND status = {_PENDING} ORDER BY priority DESC LIMIT 1)
       UNION ALL
         SELECT (SELECT i.priority FROM {Item._meta.db_table} i
-                 WHERE i.queue_id = %(queue)s AND i.status = %(status)s
+                 WHERE i.queue_id = %(queue)s AND i.status = {_PENDING}
                    AND i.priority < levels.priority
                  ORDER BY i.priority DESC LIMIT 1)
           FROM levels WHERE levels.priority IS NOT NULL
@@ -140,10 +141,8 @@ UPDATE {Item._meta.db_table}
          ORDER BY due_at, id LIMIT 1
            FOR UPDATE SKIP LOCKED
     ) head
-    WHERE EXISTS (
-        SELECT 1 FROM {Item._meta.db_table}
-         WHERE queue_id = %(queue)s AND status = %(status)s AND due_at <= %(urgent_before)s
-    )
+    WHERE (SELECT min(due_at) FROM {Item._meta.db_table}
+            WHERE queue_id = %(queue)s AND status = {_PENDING}) <= %(urgent_before)s
     LIMIT 1),
    (SELECT id FROM {Item._meta.db_table} WHERE {_FREE}
      ORDER BY priority DESC, due_at, id LIMIT 1
@@ -151,6 +150,15 @@ UPDATE {Item._meta.db_table}
    AND NOT EXISTS ({_HELD_SQL})
 RETURNING id
 """  # noqa: S608 (table names only)
+
+
+# The claim runs on a generic plan, planned once per connection: planning it took 0.8 ms of
+# PostgreSQL's CPU per claim, more than running it. Generic plans cannot use a partial index
+# whose predicate hides behind a parameter, hence the status as a literal; and "anything
+# urgent?" asks min(due_at), which an index answers whatever the parameters, where an EXISTS on
+# an unknown date range was planned as a sequential scan (EXPLAIN ANALYZE, both checked).
+_GENERIC_PLAN = ("SET LOCAL plan_cache_mode = force_generic_plan", [])
+_PLAN_AS_USUAL = ("SET LOCAL plan_cache_mode TO DEFAULT", [])
 
 
 def _claim_next_postgresql(
@@ -166,7 +174,9 @@ def _claim_next_postgresql(
         "urgent_before": now + queue.urgent_window,
     }
     # The reviewer's open lease comes back as it is; the take does nothing then.
-    held, taken = db.batch([(_HELD_SQL, params), (_TAKE_NEXT, params)])
+    held, _, taken, _ = db.batch(
+        [(_HELD_SQL, params), _GENERIC_PLAN, (_TAKE_NEXT, params), _PLAN_AS_USUAL]
+    )
     if held:
         return Lease.objects.get(pk=held[0][0])
     if not taken:
