@@ -111,7 +111,9 @@ class ItemSubmitApi(APIView):
         payload, errors = parse_item(request.data)
         if errors:
             return validation_error_response(errors)
-        [result] = items_ingest(agent=request.user.agent, payloads=[payload])
+        [result] = items_ingest(
+            agent=request.user.agent, payloads=[payload], postable=request.user.queues
+        )
         body = result_body(result, item_url_maker(request))
         return Response(body, status=STATUS_CODES[result.outcome])
 
@@ -157,7 +159,11 @@ class ItemBatchSubmitApi(APIView):
         ingested = dict(
             zip(
                 [index for index, _ in valid],
-                items_ingest(agent=request.user.agent, payloads=[payload for _, payload in valid]),
+                items_ingest(
+                    agent=request.user.agent,
+                    payloads=[payload for _, payload in valid],
+                    postable=request.user.queues,
+                ),
                 strict=True,
             )
         )

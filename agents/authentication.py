@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.utils import timezone
@@ -13,13 +13,16 @@ from rest_framework.request import Request
 from accountability import db
 from agents.models import Agent, ApiToken
 from agents.services import token_hash
+from review.models import Queue
 
 
 @dataclass(frozen=True)
 class AgentPrincipal:
-    """request.user for an agent's token: authenticated, but not a person."""
+    """request.user for an agent's token: authenticated, but not a person. queues: the queues
+    the agent may post to, by slug, read with the token (ingest needs them on every request)."""
 
     agent: Agent
+    queues: dict[str, Queue] = field(default_factory=dict)
     is_authenticated: bool = True
     is_active: bool = True
     is_superuser: bool = False
@@ -34,6 +37,8 @@ class AgentPrincipal:
 
 
 _AGENT_OF_TOKEN = f"SELECT agent_id FROM {ApiToken._meta.db_table} WHERE key_hash = %s"  # noqa: S608
+_QUEUES_OF_AGENT = f"""id IN (SELECT queue_id FROM {Agent.queues.through._meta.db_table}
+                              WHERE agent_id = ({_AGENT_OF_TOKEN}))"""  # noqa: S608
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):
@@ -50,11 +55,12 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         except UnicodeDecodeError as exc:
             raise exceptions.AuthenticationFailed("The token is not valid.") from exc
         digest = token_hash(raw)
-        # The token and its agent (if it is an agent's) in one round trip.
-        tokens, agents = db.batch(
+        # The token, its agent (if it is an agent's) and the agent's queues in one round trip.
+        tokens, agents, queues = db.batch(
             [
                 db.select_statement(ApiToken, "key_hash = %s", [digest]),
                 db.select_statement(Agent, f"id = ({_AGENT_OF_TOKEN})", [digest]),
+                db.select_statement(Queue, _QUEUES_OF_AGENT, [digest]),
             ]
         )
         token = db.instances_of(ApiToken, tokens)[0] if tokens else None
@@ -65,7 +71,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             [token.agent] = db.instances_of(Agent, agents)
             if not token.agent.active:
                 raise exceptions.AuthenticationFailed(f"Agent {token.agent.slug} is deactivated.")
-            return AgentPrincipal(token.agent), token
+            postable = {queue.slug: queue for queue in db.instances_of(Queue, queues)}
+            return AgentPrincipal(token.agent, postable), token
         if not token.user.is_active:
             raise exceptions.AuthenticationFailed("This account is deactivated.")
         return token.user, token

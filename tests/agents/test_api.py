@@ -121,6 +121,25 @@ def test_queue_the_agent_may_not_use_is_403_and_unknown_queue_is_400(agent_clien
     assert unknown.json()["errors"] == {"queue": ["no queue with slug 'nowhere'"]}
 
 
+def test_a_queue_change_applies_to_the_next_item_and_a_revoked_queue_is_refused(
+    agent, queue, agent_client
+):
+    """The queues come with the token's round trip, read afresh on every request."""
+    payload = item_payload()
+    payload["fields"][1]["confidence"] = 0.8
+    assert agent_client.post(SUBMIT, payload, format="json").json()["status"] == "pending_review"
+    queue.default_threshold = 0.75
+    queue.save()
+    payload["external_id"] = "claim-2"
+    assert agent_client.post(SUBMIT, payload, format="json").json()["status"] == "auto_accepted"
+    agent.queues.remove(queue)
+    payload["external_id"] = "claim-3"
+    refused = agent_client.post(SUBMIT, payload, format="json")
+    assert refused.status_code == 403
+    batch = agent_client.post(BATCH, {"items": [payload]}, format="json").json()
+    assert batch["results"][0]["status_code"] == 403
+
+
 def test_oversized_body_is_413(agent_client, settings):
     settings.API_MAX_BODY_BYTES = 2000
     payload = item_payload()
