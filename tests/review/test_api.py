@@ -28,6 +28,17 @@ def _all_correct() -> list[dict]:
     ]
 
 
+def _amount_corrected_to_1205() -> list[dict]:
+    fields = _all_correct()
+    fields[2] = {
+        "name": "amount",
+        "verdict": "corrected",
+        "value": 1205,
+        "correction_reason": "misread",
+    }
+    return fields
+
+
 def test_claim_returns_the_item_with_fields_reasons_documents_and_lease(agent, reviewer_client):
     item = ingest(agent)
     response = _claim(reviewer_client)
@@ -110,13 +121,7 @@ def test_agents_cannot_use_the_reviewer_api(agent, agent_client):
 def test_decision_through_the_api(agent, reviewer_client):
     item = ingest(agent)
     lease = _claim(reviewer_client).json()
-    fields = _all_correct()
-    fields[2] = {
-        "name": "amount",
-        "verdict": "corrected",
-        "value": 1205,
-        "correction_reason": "misread",
-    }
+    fields = _amount_corrected_to_1205()
     response = reviewer_client.post(
         f"/api/v1/items/{item.pk}/decision",
         {"lease": lease["token"], "decision": "approve", "fields": fields, "active_seconds": 12.5},
@@ -266,13 +271,7 @@ def test_claim_and_decision_answer_with_the_item_read_in_their_commits_round_tri
     lease = _claim(reviewer_client).json()
     assert lease["item"]["id"] == item.pk
     assert lease["item"] == read_apart(item.pk)
-    fields = _all_correct()
-    fields[2] = {
-        "name": "amount",
-        "verdict": "corrected",
-        "value": 1205,
-        "correction_reason": "misread",
-    }
+    fields = _amount_corrected_to_1205()
     decided = reviewer_client.post(
         f"/api/v1/items/{item.pk}/decision",
         {"lease": lease["token"], "decision": "approve", "fields": fields},
