@@ -134,7 +134,8 @@ def leased_item_statement(token: uuid.UUID) -> db.Statement:
 
 
 def item_answer(reads: db.Reads, item_id: int) -> dict:
-    """item_data, from the rows of item_statement when they came with the commit."""
+    """item_data, from the rows of item_statement (or leased_item_statement) when they came
+    with the commit; read now when they did not."""
     if reads.rows and reads.rows[0]:
         return _item_answer(reads.rows[0][0])
     return item_data(item_id)
