@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accountability.models import AuditEvent, AuditHead
+from accountability.models import AuditEvent, AuditHead, Session
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -26,3 +26,20 @@ class AuditEventAdmin(ReadOnlyAdmin):
 @admin.register(AuditHead)
 class AuditHeadAdmin(ReadOnlyAdmin):
     list_display = ["seq", "hash"]
+
+
+@admin.register(Session)
+class SessionAdmin(admin.ModelAdmin):
+    """Who is signed in until when; deleting a session signs that person out."""
+
+    list_display = ["user", "expire_date"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    fields = ["user", "expire_date"]  # never the signed session data
+    readonly_fields = fields
+
+    def has_add_permission(self, request: object, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False

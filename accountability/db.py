@@ -421,6 +421,11 @@ def select_statement(
     return sql, params
 
 
+def columns(model: type[models.Model]) -> str:
+    """The model's columns as select_statement reads them, in the order instances_of expects."""
+    return _reading(model).columns
+
+
 def instances_of(model: type[models.Model], rows: Sequence[Sequence[Any]]) -> list[Any]:
     """Model instances from rows of select_statement, their values converted as the ORM
     converts what it reads (JSON decoded, SQLite's datetimes made aware)."""

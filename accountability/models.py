@@ -9,6 +9,8 @@ cut off. On PostgreSQL a trigger refuses UPDATE, DELETE and TRUNCATE on the tabl
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
 
@@ -53,3 +55,18 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"audit head at {self.seq}"
+
+
+class Session(AbstractBaseSession):
+    """A signed-in session, with the person it signs in: every request reads the two together in
+    one round trip (accountability.auth), and deleting the account ends its sessions."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+
+    @classmethod
+    def get_session_store_class(cls) -> type:
+        from accountability.auth import SessionStore
+
+        return SessionStore
