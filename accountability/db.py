@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -316,24 +317,85 @@ def _pipelined_inserts(
 ) -> list[list[tuple]]:
     """The rows' INSERTs, then the statements `then`, in one pipeline; the rows of `then`.
     Each statement of `then` has its own cursor: a pipeline answers them all at the end."""
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    kept = _kept_cursors(wrapper, 1 + len(then))
+    if kept is None:  # Django must see the queries: through its cursor, as before
+        with wrapper.cursor() as logged:
+            others = [logged.cursor.connection.cursor() for _ in then]
+            started = time.monotonic()
+            try:
+                return _pipeline(wrapper, logged, others, prepared, then)
+            finally:
+                _log_queries(wrapper, others, then, time.monotonic() - started)
+                for other in others:
+                    other.close()
+    try:
+        return _pipeline(wrapper, kept[0], kept[1:], prepared, then)
+    except BaseException:
+        _forget_cursors(wrapper)
+        raise
+
+
+def _pipeline(
+    wrapper: Any,
+    cursor: Any,
+    after: list[Any],
+    prepared: list[tuple[type[models.Model], list, list]],
+    then: Sequence[Statement],
+) -> list[list[tuple]]:
     # wrap_database_errors turns psycopg's errors into Django's (IntegrityError on a duplicate).
-    with connection.wrap_database_errors, connection.cursor() as cursor:
-        raw = cursor.cursor.connection
-        after = [raw.cursor() for _ in then]
-        try:
-            with raw.pipeline():
-                for model, fields, values in prepared:
-                    table, columns = _table_sql(model, fields)
-                    placeholders = ", ".join(["%s"] * len(fields))
-                    cursor.cursor.executemany(
-                        f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values
-                    )
-                for each, (sql, params) in zip(after, then, strict=True):
-                    each.execute(sql, params)
-            return [each.fetchall() if _has_rows(each) else [] for each in after]
-        finally:
-            for each in after:
-                each.close()
+    with wrapper.wrap_database_errors, cursor.connection.pipeline():
+        for model, fields, values in prepared:
+            table, columns = _table_sql(model, fields)
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)
+        for each, (sql, params) in zip(after, then, strict=True):
+            each.execute(sql, params)
+    return [each.fetchall() if _has_rows(each) else [] for each in after]
+
+
+def _log_queries(
+    wrapper: Any, cursors: list[Any], statements: Sequence[Statement], seconds: float
+) -> None:
+    """Enter pipelined statements in Django's query log, as its own cursor enters each one (the
+    round trip's time shared among them), for assertNumQueries and debugging tools."""
+    for cursor, (sql, params) in zip(cursors, statements, strict=True):
+        wrapper.queries_log.append(
+            {
+                "sql": wrapper.ops.last_executed_query(cursor, sql, params),
+                "time": f"{seconds / len(statements):.3f}",
+            }
+        )
+
+
+def _kept_cursors(wrapper: Any, count: int) -> list[Any] | None:
+    """count psycopg cursors of this thread's PostgreSQL connection, kept for the next call;
+    None where Django must see every query (DEBUG, assertNumQueries and CaptureQueriesContext,
+    an execute_wrapper): its own cursor is used then.
+
+    Django's cursor wrapper and a new psycopg cursor per statement cost more Python than the
+    statement itself: measured with cachegrind, a three-statement batch took 498 k instructions
+    through them and 263 k on kept cursors, a one-row read 208 k against 64 k.
+    """
+    if wrapper.queries_logged or wrapper.execute_wrappers:
+        return None
+    wrapper.validate_no_broken_transaction()
+    wrapper.ensure_connection()
+    kept = _KEPT_CURSORS.get(wrapper.connection)
+    if kept is None:
+        kept = _KEPT_CURSORS[wrapper.connection] = []
+    while len(kept) < count:
+        kept.append(wrapper.connection.cursor())
+    return kept[:count]
+
+
+_KEPT_CURSORS: WeakKeyDictionary = WeakKeyDictionary()  # psycopg connection -> its cursors
+
+
+def _forget_cursors(wrapper: Any) -> None:
+    """After a failure, start again from fresh cursors (and none for a closed connection)."""
+    if wrapper.connection is not None:
+        _KEPT_CURSORS.pop(wrapper.connection, None)
 
 
 def _has_rows(cursor: Any) -> bool:
@@ -471,9 +533,20 @@ _READINGS: WeakKeyDictionary = WeakKeyDictionary()
 
 def values(sql: str, params: Sequence[Any]) -> list[tuple]:
     """The rows of a plain query, as tuples (datetimes sent as in execute)."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, _adapted(params))
-        return cursor.fetchall()
+    wrapper = connections[DEFAULT_DB_ALIAS]
+    kept = _kept_cursors(wrapper, 1) if wrapper.vendor == "postgresql" else None
+    if kept is None:
+        with wrapper.cursor() as cursor:
+            cursor.execute(sql, _adapted(params))
+            return cursor.fetchall()
+    [cursor] = kept
+    try:
+        with wrapper.wrap_database_errors:
+            cursor.execute(sql, params)  # PostgreSQL takes datetimes as they are
+            return cursor.fetchall() if _has_rows(cursor) else []
+    except BaseException:
+        _forget_cursors(wrapper)
+        raise
 
 
 def marks(values: Sized) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, ProgrammingError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from accountability import db
 from review.models import Item, ItemField, Lease, Review
@@ -171,3 +172,33 @@ def test_a_statement_after_the_last_write_is_refused(agent):
         db.execute(_SET_PRIORITY, [43, item.pk])  # would commit apart from the rest
     item.refresh_from_db()
     assert item.priority == 42  # the transaction ended by the last write stands; 43 did not
+
+
+@postgres_only
+def test_after_a_failed_statement_the_next_ones_run_as_usual(agent):
+    # The hot paths keep their psycopg cursors between calls: a failure must leave none of
+    # them in a state that changes what later statements do.
+    item, other = ingest(agent), ingest(agent, external_id="claim-2")
+    table = Item._meta.db_table
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        db.values(f"SELECT no_such_column FROM {table}", [])  # noqa: S608
+    same_external_id = f"UPDATE {table} SET external_id = %s WHERE id = %s"  # noqa: S608
+    with pytest.raises(IntegrityError), transaction.atomic():
+        db.batch([(same_external_id, [item.external_id, other.pk])])
+    with pytest.raises(ProgrammingError), transaction.atomic():
+        db.batch([("SELECT 1", []), (f"SELECT no_such_column FROM {table}", [])])  # noqa: S608
+    read = f"SELECT id, priority FROM {table} WHERE id = %s"  # noqa: S608
+    assert db.values(read, [item.pk]) == [(item.pk, item.priority)]
+    assert db.batch([(read, [item.pk]), ("SELECT 2", [])]) == [[(item.pk, item.priority)], [(2,)]]
+
+
+def test_queries_stay_visible_to_djangos_query_capture(agent):
+    item = ingest(agent)
+    with CaptureQueriesContext(connection) as captured:
+        db.values(f"SELECT id FROM {Item._meta.db_table} WHERE id = %s", [item.pk])  # noqa: S608
+        db.batch([("SELECT 1", []), ("SELECT 2", [])])
+    assert [q["sql"] for q in captured] == [
+        f"SELECT id FROM {Item._meta.db_table} WHERE id = {item.pk}",
+        "SELECT 1",
+        "SELECT 2",
+    ]
