@@ -94,6 +94,14 @@ ROWS = [
     Row(
         "claim service alone p95 (no HTTP)", "claim", ("service_claim_p95_ms",), "ms", None, False
     ),  # fmt: skip
+    Row(
+        "claim-next p50, back to back (1 reviewer)",
+        "claim",
+        ("back_to_back_claim_p50_ms",),
+        "ms",
+        None,
+        False,
+    ),
     Row("double claims", "claim", ("double_claims",), "", 0, False),
     Row(
         "claim + decide, 4 reviewers",
