@@ -364,22 +364,28 @@ class ItemDecisionApi(APIView):
         request=InputSerializer, responses={200: ItemSerializer}, summary="Decide an item you hold"
     )
     def post(self, request: Request, item_id: int) -> Response:
-        if not Queue.objects.holds_item(request.user, item_id):
-            raise Http404
         data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        if not data.is_valid():
+            # An item out of the person's queues is not found, whatever the body says.
+            if not Queue.objects.holds_item(request.user, item_id):
+                raise Http404
+            raise serializers.ValidationError(data.errors)
         values = data.validated_data
-        with db.reads_at_commit([item_statement(item_id)]) as decided:  # sent with the COMMIT
-            services.item_decide(
-                item_id=item_id,
-                reviewer=request.user,
-                lease_token=values["lease"],
-                decision=values["decision"],
-                fields=[services.FieldVerdictIn(**entry) for entry in values["fields"]],
-                reason=values["reason"],
-                comment=values["comment"],
-                active_seconds=values.get("active_seconds"),
-            )
+        try:
+            with db.reads_at_commit([item_statement(item_id)]) as decided:  # with the COMMIT
+                services.item_decide(
+                    item_id=item_id,
+                    reviewer=request.user,
+                    lease_token=values["lease"],
+                    decision=values["decision"],
+                    fields=[services.FieldVerdictIn(**entry) for entry in values["fields"]],
+                    reason=values["reason"],
+                    comment=values["comment"],
+                    active_seconds=values.get("active_seconds"),
+                    visible_to=request.user,  # checked in the decision's first round trip
+                )
+        except Item.DoesNotExist as exc:
+            raise Http404 from exc
         return Response(item_answer(decided, item_id))
 
 

@@ -58,6 +58,7 @@ def item_decide(
     reason: str = "",
     comment: str = "",
     active_seconds: float | None = None,
+    visible_to: User | None = None,
 ) -> Review:
     """Record a decision on an item the reviewer holds a lease on; all or nothing.
 
@@ -65,7 +66,9 @@ def item_decide(
     sends the item to the queue's leads and records no field labels. active_seconds is the
     page's active time since its last heartbeat (None from API clients: the server estimates).
     Field labels, final values, the item's status and the audit event are one transaction.
-    review.item comes with its fields (as decided) and reasons prefetched.
+    review.item comes with its fields (as decided) and reasons prefetched. visible_to: a
+    person the item must be visible to, checked first (Item.DoesNotExist), in the first round
+    trip.
     """
     if decision not in Review.Decision.values:
         raise ValidationError({"decision": [f"must be one of {', '.join(Review.Decision.values)}"]})
@@ -78,6 +81,7 @@ def item_decide(
             reviewer=reviewer,
             lease_token=lease_token,
             now=now,
+            visible_to=visible_to,
             also=[
                 db.select_statement(ItemField, "item_id = %s", [item_id], order_by="position"),
                 db.select_statement(Reason, "item_id = %s", [item_id]),

@@ -401,16 +401,23 @@ def lease_and_rows_for_write(
     lease_token: uuid.UUID | str,
     now: dt.datetime,
     also: Sequence[db.Statement] = (),
+    visible_to: User | None = None,
 ) -> tuple[Lease, list[list[tuple]]]:
     """lease_for_write, and the rows of the statements `also` read in the same round trip
-    (the ORM's lease, item and queue were three, and a decision reads more)."""
+    (the ORM's lease, item and queue were three, and a decision reads more).
+
+    visible_to: a person the item must be visible to (in a queue they review or lead), checked
+    in the same round trip and before the lease; Item.DoesNotExist if it is not.
+    """
     try:
         token = uuid.UUID(str(lease_token))
     except ValueError as exc:
         raise ValidationError({"lease": ["is not a lease token"]}) from exc
     token_value = Lease._meta.get_field("token").get_db_prep_value(token, connection)
-    lease_rows, item_rows, queue_rows, *extra = db.batch(
+    visibility = [Queue.objects.holds_item_statement(visible_to, item_id)] if visible_to else []
+    results = db.batch(
         [
+            *visibility,
             db.select_statement(
                 Lease, "token = %s AND item_id = %s", [token_value, item_id], lock=True
             ),
@@ -419,6 +426,9 @@ def lease_and_rows_for_write(
             *also,
         ]
     )
+    if visibility and not results.pop(0):
+        raise Item.DoesNotExist(f"No item {item_id} in the queues of {visible_to}.")
+    lease_rows, item_rows, queue_rows, *extra = results
     lease = db.instances_of(Lease, lease_rows)[0] if lease_rows else None
     if lease is None or lease.reviewer_id != reviewer.pk:
         raise WorkflowError(

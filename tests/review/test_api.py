@@ -113,6 +113,27 @@ def test_person_outside_the_queue_gets_404_for_claim_and_item(agent, queue):
     assert outsider.post(f"/api/v1/items/{item.pk}/decision", {}, format="json").status_code == 404
 
 
+def test_a_reviewer_taken_off_the_queue_cannot_decide_what_they_hold(
+    agent, queue, reviewer, reviewer_client
+):
+    item = ingest(agent)
+    lease = _claim(reviewer_client).json()
+    queue.reviewers.remove(reviewer)
+    decided = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": lease["token"], "decision": "approve", "fields": _all_correct()},
+        format="json",
+    )
+    assert decided.status_code == 404
+    item.refresh_from_db()
+    assert item.status == Item.Status.PENDING and not item.reviews.exists()
+    # With a body that is wrong as well: still not found, not a list of the body's errors.
+    wrong = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision", {"decision": "maybe"}, format="json"
+    )
+    assert wrong.status_code == 404
+
+
 def test_agents_cannot_use_the_reviewer_api(agent, agent_client):
     ingest(agent)
     assert _claim(agent_client).status_code == 403
