@@ -210,6 +210,10 @@ CELERY_BEAT_SCHEDULE = {
     "refit-calibrators": {"task": "agents.tasks.calibrations_refit", "schedule": 3600.0},
     # Every webhook delivery has its own task; this only re-sends those whose task was lost.
     "send-due-webhooks": {"task": "agents.tasks.webhooks_send_due", "schedule": 60.0},
+    "clear-expired-sessions": {
+        "task": "accountability.tasks.sessions_clear_expired",
+        "schedule": 86400.0,
+    },
 }
 # --- Outgoing webhooks (agents/webhooks) ------------------------------------------------------
 # The public address of this site, for the item links in webhook payloads (no request to ask).

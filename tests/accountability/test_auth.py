@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accountability.models import Session
+from accountability.tasks import sessions_clear_expired
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +113,19 @@ def test_the_upgrade_keeps_people_signed_in():
     assert list(Session.objects.values_list("session_key", "user_id")) == [
         (old_store.session_key, rita.pk)
     ]
+
+
+def test_the_daily_job_deletes_expired_sessions_and_keeps_the_rest():
+    active = _signed_in(UserFactory(username="rita"))
+    _signed_in(UserFactory(username="sam"))
+    Session.objects.exclude(session_key=active.session.session_key).update(
+        expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert "accountability.tasks.sessions_clear_expired" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert sessions_clear_expired.delay().get() == 1
+    assert list(Session.objects.values_list("session_key", flat=True)) == [
+        active.session.session_key
+    ]
+    assert active.get(PAGE).status_code == 200
