@@ -10,6 +10,7 @@ model, AUTHENTICATION_BACKENDS), changed in how they read only.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 from django.contrib.auth import SESSION_KEY, get_user_model
@@ -50,6 +51,7 @@ class SessionStore(DatabaseSessionStore):
         return session
 
 
+@cache  # the same text for every request: built once, not on each one
 def _session_and_user_sql() -> str:
     User = get_user_model()
     return f"""SELECT s.*, u.* FROM
