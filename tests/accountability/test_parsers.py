@@ -1,0 +1,82 @@
+"""The API's JSON parser reads what DRF's reads, the same way, only faster."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from accountability.parsers import FastJSONParser
+from review.models import Item
+from tests.factories import item_payload
+
+SUBMIT = "/api/v1/items"
+
+BODIES = [
+    b'{"items": [{"a": 1, "b": [1.5, -0, 1e5, true, null, "\\u00e9\\n"]}]}',
+    b'{"a": 1, "a": 2}',
+    b'{"big": 123456789012345678901234567890, "neg": -98765432109876543210}',
+    b'{"exact": 0.1, "tiny": 2.2250738585072011e-308, "huge": 1.7976931348623157e308}',
+    b'{"out_of_range": 1e400}',
+    '{"text": "Zürich, 東京"}'.encode(),
+    b"[]",
+    b'"just a string"',
+]
+
+
+def _parsed(parser, body: bytes, encoding: str = "utf-8"):
+    return parser.parse(io.BytesIO(body), "application/json", {"encoding": encoding})
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_reads_exactly_what_drf_reads(body):
+    assert _parsed(FastJSONParser(), body) == _parsed(JSONParser(), body)
+
+
+def test_integers_past_64_bits_keep_every_digit():
+    data = _parsed(FastJSONParser(), b'{"n": 123456789012345678901234567890}')
+    assert data["n"] == 123456789012345678901234567890
+    assert isinstance(data["n"], int)
+
+
+def test_a_body_in_another_charset_is_decoded_by_it():
+    body = '{"name": "Zoé"}'.encode("latin-1")
+    assert _parsed(FastJSONParser(), body, "latin-1") == {"name": "Zoé"}
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"confidence": NaN}', b"{not json", b'{"a": 1', b"\xff\xfe{}", b'"\\ud800"x']
+)
+def test_what_drf_refuses_is_refused_with_its_message(body):
+    with pytest.raises(ParseError) as ours:
+        _parsed(FastJSONParser(), body)
+    with pytest.raises(ParseError) as drfs:
+        _parsed(JSONParser(), body)
+    assert str(ours.value) == str(drfs.value)
+
+
+@pytest.mark.django_db
+def test_an_integer_past_64_bits_is_stored_and_answered_unrounded(agent_client):
+    payload = item_payload()
+    payload["fields"][2]["value"] = 123456789012345678901234567890
+    body = json.dumps(payload)
+    response = agent_client.post(SUBMIT, body, content_type="application/json")
+    assert response.status_code == 201
+    field = Item.objects.get(pk=response.json()["id"]).fields.get(name="amount")
+    assert field.value == 123456789012345678901234567890
+    answer = agent_client.get(f"{SUBMIT}/{response.json()['id']}").content
+    assert b"123456789012345678901234567890" in answer
+
+
+@pytest.mark.django_db
+def test_nan_and_deep_nesting_are_400s_naming_the_json(agent_client):
+    nan = json.dumps(item_payload()).replace('"confidence": 0.93', '"confidence": NaN')
+    deep = '{"queue": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    for body in (nan, deep):
+        response = agent_client.post(SUBMIT, body, content_type="application/json")
+        assert response.status_code == 400
+        assert response.json()["detail"].startswith("JSON parse error")
+    assert not Item.objects.exists()
