@@ -9,7 +9,7 @@ import pytest
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from accountability.parsers import FastJSONParser
+from accountability.parsers import FastJSONParser, holds_a_long_integer
 from review.models import Item
 from tests.factories import item_payload
 
@@ -40,6 +40,24 @@ def test_integers_past_64_bits_keep_every_digit():
     data = _parsed(FastJSONParser(), b'{"n": 123456789012345678901234567890}')
     assert data["n"] == 123456789012345678901234567890
     assert isinstance(data["n"], int)
+
+
+@pytest.mark.parametrize(
+    ("body", "long"),
+    [
+        (b'{"n": 12345678901234567890}', True),
+        (b'{"n":[1,-12345678901234567890]}', True),
+        (b"12345678901234567890", True),
+        (b'{"n": 1234567890123456789\n}', True),
+        (b'{"n": 123456789012345678}', False),  # 18 digits: orjson reads it exactly
+        (b'{"trace": "4f1e9a1234567890123456789b7c"}', False),  # hex id
+        (b'{"id": "12345678901234567890"}', False),  # a string of digits
+        (b'{"x": 12345678901234567890.5, "y": 1234567890123456789e3}', False),  # floats
+    ],
+)
+def test_long_integers_are_told_from_digits_in_strings(body, long):
+    assert holds_a_long_integer(body) is long
+    assert _parsed(FastJSONParser(), body) == _parsed(JSONParser(), body)
 
 
 def test_a_body_in_another_charset_is_decoded_by_it():
