@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from contextlib import contextmanager
@@ -262,8 +263,9 @@ def _allocate_ids(groups: list[Sequence[models.Model]]) -> None:
             obj.pk = pk
 
 
-def _encoder(field: models.Field) -> Callable[[Any], Any]:
-    """How one column's Python value becomes what PostgreSQL is sent; psycopg does the rest."""
+def _encoder(field: models.Field) -> Callable[[Any], Any] | None:
+    """How one column's Python value becomes what PostgreSQL is sent (None: as it is; psycopg
+    does the rest)."""
     if isinstance(field, models.JSONField):
         if field.encoder is not None:
             encoder = field.encoder
@@ -271,16 +273,35 @@ def _encoder(field: models.Field) -> Callable[[Any], Any]:
         return lambda value: None if value is None else json_text(value)
     if isinstance(field, models.FileField):
         return lambda value: value.name if value else ""  # the stored name, as Django saves it
-    return lambda value: value
+    return None
+
+
+class _Layout(NamedTuple):
+    """A model's columns for insert, and how to read and encode a row's values for them."""
+
+    fields: list[models.Field]
+    attnames: list[str]
+    read: Callable[[Any], tuple]  # an instance's values in column order (one C call)
+    encoders: list[tuple[int, Callable[[Any], Any]]]  # the columns that need encoding
+    stamped: list[str]  # auto_now / auto_now_add attnames
 
 
 @cache
-def _columns(model: type[models.Model], with_pk: bool) -> list[tuple[models.Field, Callable]]:
-    return [
-        (field, _encoder(field))
-        for field in model._meta.concrete_fields
-        if with_pk or not field.primary_key
-    ]
+def _layout(model: type[models.Model], with_pk: bool) -> _Layout:
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    attnames = [f.attname for f in fields]
+    return _Layout(
+        fields=fields,
+        attnames=attnames,
+        read=operator.attrgetter(*attnames) if len(attnames) > 1 else _one(attnames[0]),
+        encoders=[(i, e) for i, f in enumerate(fields) if (e := _encoder(f)) is not None],
+        stamped=[f.attname for f in fields if _stamped(f)],
+    )
+
+
+def _one(attname: str) -> Callable[[Any], tuple]:
+    get = operator.attrgetter(attname)
+    return lambda obj: (get(obj),)
 
 
 def _stamped(field: models.Field) -> bool:
@@ -289,22 +310,22 @@ def _stamped(field: models.Field) -> bool:
 
 def _values(table: Table, now: Any) -> tuple[list[models.Field], list[list[Any]]]:
     if table.objs:
-        columns = _columns(table.model, table.objs[0].pk is not None)
+        layout = _layout(table.model, table.objs[0].pk is not None)
         for obj in table.objs:  # what save() and pre_save would fill in
             # Foreign keys to instances given their keys since (a review inserted alongside).
             obj._prepare_related_fields_for_save(operation_name="insert")
-            for field, _ in columns:
-                if _stamped(field):
-                    setattr(obj, field.attname, now)
-        values = [[encode(getattr(obj, f.attname)) for f, encode in columns] for obj in table.objs]
+            for attname in layout.stamped:
+                setattr(obj, attname, now)
+        values = [list(layout.read(obj)) for obj in table.objs]
     else:
-        columns = _columns(table.model, False)
-        defaults = {f.attname: now if _stamped(f) else f.get_default() for f, _ in columns}
-        values = [
-            [encode(row.get(f.attname, defaults[f.attname])) for f, encode in columns]
-            for row in table.rows
-        ]
-    return [field for field, _ in columns], values
+        layout = _layout(table.model, False)
+        defaults = {f.attname: now if _stamped(f) else f.get_default() for f in layout.fields}
+        names = [(name, defaults[name]) for name in layout.attnames]
+        values = [[row.get(name, default) for name, default in names] for row in table.rows]
+    for row in values:
+        for index, encode in layout.encoders:
+            row[index] = encode(row[index])
+    return layout.fields, values
 
 
 def _table_sql(model: type[models.Model], fields: list[models.Field]) -> tuple[str, str]:
