@@ -94,13 +94,17 @@ def audit_append(
 _HEAD = AuditHead._meta.db_table
 
 
-def audit_head_lock() -> db.Statement:
+def audit_head_lock(only_if: str = "") -> db.Statement:
     """The statement that reads the newest link and locks it until the transaction ends: for a
     writer's db.batch, whose rows it then hands to audit_append. Put it last: every other row
-    lock of the transaction is taken before the one all writers wait for."""
+    lock of the transaction is taken before the one all writers wait for.
+
+    only_if: an SQL condition; when it is false the head is neither read nor locked (a write
+    earlier in the batch did nothing, so there is nothing to append)."""
+    where = f"id = 1 AND ({only_if})" if only_if else "id = 1"
     if connection.features.has_select_for_update:
-        return f"SELECT seq, hash FROM {_HEAD} WHERE id = 1 FOR UPDATE", []
-    return f"SELECT seq, hash FROM {_HEAD} WHERE id = 1", []
+        return f"SELECT seq, hash FROM {_HEAD} WHERE {where} FOR UPDATE", []  # noqa: S608
+    return f"SELECT seq, hash FROM {_HEAD} WHERE {where}", []  # noqa: S608
 
 
 def _lock_head() -> tuple[int, str]:

@@ -118,6 +118,12 @@ def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | Non
 # lets concurrent reviewers pass each other's candidates; the row lock makes the take safe.
 # Free: waiting, not held, and not waiting for its blind second review by this reviewer.
 _PENDING = f"'{Item.Status.PENDING}'"  # a literal: see _GENERIC_PLAN
+# The item the take took, for the statements sent behind it in the same round trip (which
+# cannot wait for its answer): a setting local to the transaction, NULL when nothing was taken.
+_CLAIMED_SETTING = "accountability.claimed_item"
+_CLAIMED = f"NULLIF(current_setting('{_CLAIMED_SETTING}', true), '')::bigint"
+# Cleared first: a claim inside a caller's transaction must not find the one before it.
+_FORGET_CLAIMED = ("SELECT set_config(%s, '', true)", [_CLAIMED_SETTING])
 _FREE = f"""queue_id = %(queue)s AND status = {_PENDING}
        AND (leased_until IS NULL OR leased_until <= %(now)s)
        AND (first_reviewer_id IS NULL OR first_reviewer_id <> %(reviewer)s)"""
@@ -148,7 +154,7 @@ UPDATE {Item._meta.db_table}
      ORDER BY priority DESC, due_at, id LIMIT 1
        FOR UPDATE SKIP LOCKED))
    AND NOT EXISTS ({_HELD_SQL})
-RETURNING id
+RETURNING id, set_config('{_CLAIMED_SETTING}', id::text, true)
 """  # noqa: S608 (table names only)
 
 
@@ -172,18 +178,53 @@ def _claim_next_postgresql(
         "now": now,
         "expires": expires_at,
         "urgent_before": now + queue.urgent_window,
+        "expired": Lease.End.EXPIRED,
+        "token": token,
     }
-    # The reviewer's open lease comes back as it is; the take does nothing then.
-    held, _, taken, _ = db.batch(
-        [(_HELD_SQL, params), _GENERIC_PLAN, (_TAKE_NEXT, params), _PLAN_AS_USUAL]
+    # One round trip: the reviewer's open lease (which comes back as it is; nothing is taken
+    # then), the take, and the lease on what it took with the audit head's lock (which act
+    # only if something was taken).
+    _, held, _, taken, _, stale_rows, opened, head = db.batch(
+        [
+            _FORGET_CLAIMED,
+            (_HELD_SQL, params),
+            _GENERIC_PLAN,
+            (_TAKE_NEXT, params),
+            _PLAN_AS_USUAL,
+            (_END_STALE_CLAIMED, params),
+            (_OPEN_CLAIMED_LEASE, params),
+            audit_head_lock(only_if=f"{_CLAIMED} IS NOT NULL"),
+        ]
     )
     if held:
         return Lease.objects.get(pk=held[0][0])
     if not taken:
         return None
-    return _take(
-        item_id=taken[0][0], queue=queue, reviewer=reviewer, now=now, taken=True, token=token
+    lease = Lease(
+        pk=opened[0][0],
+        item_id=taken[0][0],
+        reviewer=reviewer,
+        claimed_at=now,
+        expires_at=expires_at,
+        token=token,
     )
+    lease._state.adding, lease._state.db = False, connection.alias
+    expired = _expired_events(lease.item_id, stale_rows)
+    return _opened(lease, queue, reviewer, expired, head, status=Item.Status.PENDING)
+
+
+_END_STALE_CLAIMED = f"""
+UPDATE {Lease._meta.db_table} SET ended_at = %(now)s, "end" = %(expired)s
+ WHERE item_id = {_CLAIMED} AND ended_at IS NULL
+RETURNING token, reviewer_id, expires_at
+"""  # noqa: S608 (table names only)
+_OPEN_CLAIMED_LEASE = f"""
+INSERT INTO {Lease._meta.db_table}
+       (item_id, reviewer_id, token, claimed_at, expires_at, "end", release_reason, active_seconds)
+SELECT {_CLAIMED}, %(reviewer)s, %(token)s, %(now)s, %(expires)s, '', '', 0
+ WHERE {_CLAIMED} IS NOT NULL
+RETURNING id
+"""  # noqa: S608 (table names only)
 
 
 def lease_claim_escalated(*, item: Item, lead: User, now: dt.datetime | None = None) -> Lease:
@@ -226,12 +267,10 @@ def _take(
     reviewer: User,
     now: dt.datetime,
     status: str = Item.Status.PENDING,
-    taken: bool = False,
     token: uuid.UUID | None = None,
 ) -> Lease | None:
     """Lease item_id to reviewer if it is still free in status; None if someone was faster.
 
-    taken: this transaction already took the item (_TAKE_NEXT); only the lease is opened.
     Leases the item ran out on are recorded as expired first. Must run inside a transaction,
     and is its last write (the audit event may carry the COMMIT).
     """
@@ -244,17 +283,35 @@ def _take(
         token=token or uuid.uuid4(),
     )
     if connection.vendor == "postgresql":
-        expired, head = _take_postgresql(lease, status=status, taken=taken)
+        expired, head = _take_postgresql(lease, status=status)
     else:
         expired, head = _take_orm(lease, status=status), None
     if expired is None:
         return None
+    return _opened(lease, queue, reviewer, expired, head, status=status)
+
+
+def _opened(
+    lease: Lease,
+    queue: Queue,
+    reviewer: User,
+    expired: list[AuditEvent],
+    head: list[tuple] | None,
+    *,
+    status: str,
+) -> Lease:
+    """Audit a lease just opened (after the events of the leases it ended), its transaction's
+    last write; head: the audit head's rows if the caller locked it in its batch."""
     transaction.on_commit(partial(events.queue_changed, queue_id=queue.pk, slug=queue.slug))
     claimed = audit_event(
-        obj=Item(pk=item_id),  # the audit needs only its identity; spare a query
+        obj=Item(pk=lease.item_id),  # the audit needs only its identity; spare a query
         action="review.item.claimed",
         actor=Actor.user(reviewer),
-        data={"lease": str(lease.token), "expires_at": expires_at.isoformat(), "status": status},
+        data={
+            "lease": str(lease.token),
+            "expires_at": lease.expires_at.isoformat(),
+            "status": status,
+        },
     )
     # The audit chain's head is locked until commit: locked last, after every row lock.
     audit_append([*expired, claimed], head=head, last=True)
@@ -303,9 +360,7 @@ RETURNING id
 """
 
 
-def _take_postgresql(
-    lease: Lease, *, status: str, taken: bool
-) -> tuple[list[AuditEvent] | None, list[tuple]]:
+def _take_postgresql(lease: Lease, *, status: str) -> tuple[list[AuditEvent] | None, list[tuple]]:
     """The writes of _take_orm and the audit head's lock in one round trip (a pipeline): take
     the item if still free, end the leases it ran out on, open the new lease. The last two act
     only if the first won, which they see from the item row itself (same transaction,
@@ -320,17 +375,22 @@ def _take_postgresql(
         "expired": Lease.End.EXPIRED,
         "token": lease.token,
     }
-    statements = [(_END_STALE, params), (_OPEN_LEASE, params), audit_head_lock()]
-    if not taken:
-        statements.insert(0, (_TAKE_ITEM, params))
-    *_, stale_rows, opened, head = db.batch(statements)
+    _, stale_rows, opened, head = db.batch(
+        [(_TAKE_ITEM, params), (_END_STALE, params), (_OPEN_LEASE, params), audit_head_lock()]
+    )
     if not opened:
         return None, head
     lease.pk = opened[0][0]
     lease._state.adding, lease._state.db = False, connection.alias
-    expired = [
+    return _expired_events(lease.item_id, stale_rows), head
+
+
+def _expired_events(item_id: int, stale_rows: list[tuple]) -> list[AuditEvent]:
+    """The audit events of the leases a take ended as run out (their token, reviewer_id and
+    expires_at)."""
+    return [
         _ended_event(
-            item_id=lease.item_id,
+            item_id=item_id,
             token=token,
             reviewer_id=reviewer_id,
             expires_at=expires_at,
@@ -339,7 +399,6 @@ def _take_postgresql(
         )
         for token, reviewer_id, expires_at in stale_rows
     ]
-    return expired, head
 
 
 def _end(lease: Lease, *, end: str, now: dt.datetime, actor: Actor, reason: str = "") -> AuditEvent:

@@ -90,6 +90,22 @@ def test_a_lease_held_in_another_queue_or_on_a_decided_item_is_not_given_back(
     assert services.lease_claim_next(queue=queue, reviewer=reviewer).pk != held.pk
 
 
+def test_claims_inside_one_transaction_leave_each_other_alone(
+    agent, queue, reviewer, other_reviewer
+):
+    # A caller's own transaction (a command, the simulator) may claim again and again; a claim
+    # that finds nothing must not touch the lease the one before it opened.
+    item = ingest(agent, external_id="only")
+    with transaction.atomic():
+        first = services.lease_claim_next(queue=queue, reviewer=reviewer)
+        assert services.lease_claim_next(queue=queue, reviewer=other_reviewer) is None
+    first.refresh_from_db()
+    assert first.ended_at is None and first.item_id == item.pk
+    assert Lease.objects.filter(ended_at__isnull=True).get() == first
+    assert Item.objects.get(pk=item.pk).lease_holder_id == reviewer.pk
+    assert chain_verify().ok
+
+
 def test_auto_accepted_items_are_never_claimed(agent, queue, reviewer):
     ingest(agent, external_id="clean", confidence=0.99)
     assert services.lease_claim_next(queue=queue, reviewer=reviewer) is None
