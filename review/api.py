@@ -275,14 +275,15 @@ class QueueClaimApi(APIView):
         summary="Lease the next item of a queue",
     )
     def post(self, request: Request, slug: str) -> Response:
-        queue = Queue.objects.visible_one(request.user, slug)
-        if queue is None:
-            raise Http404
         # The item goes out with the claim's COMMIT (a round trip fewer), found by the new
         # lease's token; a lease the reviewer held already is read afterwards.
         token = uuid.uuid4()
         with db.reads_at_commit([leased_item_statement(token)]) as leased:
-            lease = services.lease_claim_next(queue=queue, reviewer=request.user, token=token)
+            queue, lease = services.lease_claim_next_in(
+                slug=slug, reviewer=request.user, token=token
+            )
+        if queue is None:
+            raise Http404
         if lease is None:
             return Response(status=204)
         fresh = lease.token == token

@@ -45,7 +45,7 @@ class QueueQuerySet(models.QuerySet["Queue"]):
         if not user.is_authenticated or user.is_superuser:
             return self.visible_to(user).filter(slug=slug).first()
         table = self.model._meta.db_table
-        where = f"slug = %s AND {self._works_in(table)}"
+        where = f"slug = %s AND {self.works_in_sql(table)}"
         return db.first(self.model, where, [slug, user.pk, user.pk])
 
     def holds_item(self, user: settings.AUTH_USER_MODEL, item_id: int) -> bool:
@@ -59,18 +59,18 @@ class QueueQuerySet(models.QuerySet["Queue"]):
         if user.is_superuser:
             return f"SELECT 1 FROM {Item._meta.db_table} WHERE id = %s", [item_id]  # noqa: S608
         sql = f"""SELECT 1 FROM {Item._meta.db_table} i JOIN {self.model._meta.db_table} q
-                   ON q.id = i.queue_id WHERE i.id = %s AND {self._works_in("q")}"""  # noqa: S608
+                   ON q.id = i.queue_id WHERE i.id = %s AND {self.works_in_sql("q")}"""  # noqa: S608
         return sql, [item_id, user.pk, user.pk]
 
-    def _works_in(self, queue: str) -> str:
-        """SQL: the person (parameters: their id twice) reviews or leads the queue (the table or
-        alias named `queue`)."""
+    def works_in_sql(self, queue: str, person: str = "%s") -> str:
+        """SQL: the person reviews or leads the queue (the table or alias named `queue`);
+        person: the placeholder of their id (positional: the id goes in twice)."""
         reviewers = self.model.reviewers.through._meta.db_table
         leads = self.model.leads.through._meta.db_table
         return f"""(EXISTS (SELECT 1 FROM {reviewers} r
-                             WHERE r.queue_id = {queue}.id AND r.user_id = %s)
+                             WHERE r.queue_id = {queue}.id AND r.user_id = {person})
                  OR EXISTS (SELECT 1 FROM {leads} l
-                             WHERE l.queue_id = {queue}.id AND l.user_id = %s))"""
+                             WHERE l.queue_id = {queue}.id AND l.user_id = {person}))"""
 
     def led_by(self, user: settings.AUTH_USER_MODEL) -> QueueQuerySet:
         """Queues whose escalations and lead actions a person may handle; superusers: all."""

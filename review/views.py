@@ -42,8 +42,9 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def queue_start(request: HttpRequest, slug: str) -> HttpResponse:
-    queue = get_object_or_404(Queue.objects.visible_to(request.user), slug=slug)
-    lease = services.lease_claim_next(queue=queue, reviewer=request.user)
+    queue, lease = services.lease_claim_next_in(slug=slug, reviewer=request.user)
+    if queue is None:
+        raise Http404
     if lease is None:
         messages.info(request, f"Nothing is waiting in {queue.name}.")
         return redirect("review:home")

@@ -8,6 +8,7 @@ from review.services.lead import item_override, item_reassign, item_send_back
 from review.services.leases import (
     lease_claim_escalated,
     lease_claim_next,
+    lease_claim_next_in,
     lease_heartbeat,
     lease_release,
     leases_close_expired,
@@ -30,6 +31,7 @@ __all__ = [
     "items_ingest",
     "lease_claim_escalated",
     "lease_claim_next",
+    "lease_claim_next_in",
     "lease_heartbeat",
     "lease_release",
     "leases_close_expired",

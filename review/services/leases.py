@@ -17,7 +17,7 @@ from accountability.api import WorkflowError
 from accountability.audit import Actor, audit_append, audit_event, audit_head_lock
 from accountability.models import AuditEvent
 from review import events
-from review.models import Item, Lease, Queue
+from review.models import URGENT_WINDOW_MIN, Item, Lease, Queue
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -49,15 +49,36 @@ def lease_claim_next(
     """
     now = now or timezone.now()
     token = token or uuid.uuid4()
-    if connection.vendor != "postgresql":  # there, the claim's first round trip asks this too
-        held = _held_lease_id(queue, reviewer, now)
-        if held is not None:
-            return Lease.objects.get(pk=held)
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(_queue_by_id(queue.pk), reviewer, now, token)[1]
+    return _claim_sqlite(queue, reviewer, now, token)
+
+
+def lease_claim_next_in(
+    *,
+    slug: str,
+    reviewer: User,
+    now: dt.datetime | None = None,
+    token: uuid.UUID | None = None,
+) -> tuple[Queue | None, Lease | None]:
+    """lease_claim_next in the queue with this slug, if the reviewer works in it (reviews or
+    leads it; a superuser: any): the queue (None if there is no such queue for them) and the
+    lease. On PostgreSQL the queue is read in the claim's own round trip."""
+    now = now or timezone.now()
+    token = token or uuid.uuid4()
+    if connection.vendor == "postgresql":
+        return _claim_postgresql(_queue_by_slug(slug, reviewer), reviewer, now, token)
+    queue = Queue.objects.visible_one(reviewer, slug)
+    return queue, _claim_sqlite(queue, reviewer, now, token) if queue else None
+
+
+def _claim_sqlite(queue: Queue, reviewer: User, now: dt.datetime, token: uuid.UUID) -> Lease | None:
+    held = _held_lease_id(queue, reviewer, now)
+    if held is not None:
+        return Lease.objects.get(pk=held)
     for _ in range(CLAIM_ATTEMPTS):
         try:
             with db.atomic_ended_by_last_write():
-                if connection.vendor == "postgresql":
-                    return _claim_next_postgresql(queue, reviewer, now, token)
                 item_id = _next_claimable(queue, reviewer, now)
                 if item_id is None:
                     return None
@@ -69,13 +90,18 @@ def lease_claim_next(
     return None
 
 
-# Asked on every claim and nearly always answered "none".
-_HELD_SQL = f"""
+def _held_sql(queue: str) -> str:
+    """The reviewer's open lease on a waiting item of the queue (an SQL expression)."""
+    return f"""
 SELECT l.id FROM {Lease._meta.db_table} l JOIN {Item._meta.db_table} i ON i.id = l.item_id
- WHERE l.reviewer_id = %(reviewer)s AND i.queue_id = %(queue)s AND i.status = %(status)s
+ WHERE l.reviewer_id = %(reviewer)s AND i.queue_id = {queue} AND i.status = %(status)s
    AND l.ended_at IS NULL AND l.expires_at > %(now)s
  ORDER BY l.id LIMIT 1
 """  # noqa: S608 (table names only)
+
+
+# Asked on every claim and nearly always answered "none".
+_HELD_SQL = _held_sql("%(queue)s")
 
 
 def _held_lease_id(queue: Queue, reviewer: User, now: dt.datetime) -> int | None:
@@ -118,42 +144,58 @@ def _next_claimable(queue: Queue, reviewer: User, now: dt.datetime) -> int | Non
 # lets concurrent reviewers pass each other's candidates; the row lock makes the take safe.
 # Free: waiting, not held, and not waiting for its blind second review by this reviewer.
 _PENDING = f"'{Item.Status.PENDING}'"  # a literal: see _GENERIC_PLAN
-# The item the take took, for the statements sent behind it in the same round trip (which
-# cannot wait for its answer): a setting local to the transaction, NULL when nothing was taken.
-_CLAIMED_SETTING = "accountability.claimed_item"
-_CLAIMED = f"NULLIF(current_setting('{_CLAIMED_SETTING}', true), '')::bigint"
+#
+# The claim is one round trip (a pipeline) of statements that cannot wait for each other's
+# answers: the queue's row, then the take, then the lease on what it took. What a later one
+# needs from an earlier one travels in settings local to the transaction (NULL when unset): the
+# queue's id, the new lease's expiry and the end of the urgent window (set by the queue's
+# statement), the item taken (set by the take).
+_SETTINGS = {
+    "queue": ("accountability.claim_queue", "bigint"),
+    "expires": ("accountability.claim_expires", "timestamptz"),
+    "urgent_before": ("accountability.claim_urgent_before", "timestamptz"),
+    "claimed": ("accountability.claim_item", "bigint"),
+}
+_QUEUE, _EXPIRES, _URGENT_BEFORE, _CLAIMED = (
+    f"NULLIF(current_setting('{name}', true), '')::{kind}" for name, kind in _SETTINGS.values()
+)
 # Cleared first: a claim inside a caller's transaction must not find the one before it.
-_FORGET_CLAIMED = ("SELECT set_config(%s, '', true)", [_CLAIMED_SETTING])
-_FREE = f"""queue_id = %(queue)s AND status = {_PENDING}
+_FORGET_SETTINGS = (
+    "SELECT " + ", ".join(f"set_config('{name}', '', true)" for name, _ in _SETTINGS.values()),
+    [],
+)
+_CLAIMED_SETTING = _SETTINGS["claimed"][0]
+_HELD_CLAIM = _held_sql(_QUEUE)
+_FREE = f"""queue_id = {_QUEUE} AND status = {_PENDING}
        AND (leased_until IS NULL OR leased_until <= %(now)s)
        AND (first_reviewer_id IS NULL OR first_reviewer_id <> %(reviewer)s)"""
 _TAKE_NEXT = f"""
 UPDATE {Item._meta.db_table}
-   SET lease_holder_id = %(reviewer)s, leased_until = %(expires)s, updated_at = %(now)s
+   SET lease_holder_id = %(reviewer)s, leased_until = {_EXPIRES}, updated_at = %(now)s
  WHERE id = COALESCE(
    (WITH RECURSIVE levels(priority) AS (
         (SELECT priority FROM {Item._meta.db_table}
-          WHERE queue_id = %(queue)s AND status = {_PENDING} ORDER BY priority DESC LIMIT 1)
+          WHERE queue_id = {_QUEUE} AND status = {_PENDING} ORDER BY priority DESC LIMIT 1)
       UNION ALL
         SELECT (SELECT i.priority FROM {Item._meta.db_table} i
-                 WHERE i.queue_id = %(queue)s AND i.status = {_PENDING}
+                 WHERE i.queue_id = {_QUEUE} AND i.status = {_PENDING}
                    AND i.priority < levels.priority
                  ORDER BY i.priority DESC LIMIT 1)
           FROM levels WHERE levels.priority IS NOT NULL
     )
     SELECT head.id FROM levels CROSS JOIN LATERAL (
         SELECT id FROM {Item._meta.db_table}
-         WHERE {_FREE} AND priority = levels.priority AND due_at <= %(urgent_before)s
+         WHERE {_FREE} AND priority = levels.priority AND due_at <= {_URGENT_BEFORE}
          ORDER BY due_at, id LIMIT 1
            FOR UPDATE SKIP LOCKED
     ) head
     WHERE (SELECT min(due_at) FROM {Item._meta.db_table}
-            WHERE queue_id = %(queue)s AND status = {_PENDING}) <= %(urgent_before)s
+            WHERE queue_id = {_QUEUE} AND status = {_PENDING}) <= {_URGENT_BEFORE}
     LIMIT 1),
    (SELECT id FROM {Item._meta.db_table} WHERE {_FREE}
      ORDER BY priority DESC, due_at, id LIMIT 1
        FOR UPDATE SKIP LOCKED))
-   AND NOT EXISTS ({_HELD_SQL})
+   AND NOT EXISTS ({_HELD_CLAIM})
 RETURNING id, set_config('{_CLAIMED_SETTING}', id::text, true)
 """  # noqa: S608 (table names only)
 
@@ -167,27 +209,67 @@ _GENERIC_PLAN = ("SET LOCAL plan_cache_mode = force_generic_plan", [])
 _PLAN_AS_USUAL = ("SET LOCAL plan_cache_mode TO DEFAULT", [])
 
 
-def _claim_next_postgresql(
-    queue: Queue, reviewer: User, now: dt.datetime, token: uuid.UUID
-) -> Lease | None:
-    expires_at = now + dt.timedelta(minutes=queue.lease_minutes)
+def _queue_by_id(queue_id: int) -> db.Statement:
+    return _queue_statement("id = %(queue)s", {"queue": queue_id})
+
+
+def _queue_by_slug(slug: str, reviewer: User) -> db.Statement:
+    """The queue with this slug if the reviewer works in it (visible_one's condition)."""
+    where = "slug = %(slug)s"
+    if not reviewer.is_superuser:
+        where += " AND " + Queue.objects.works_in_sql(Queue._meta.db_table, "%(reviewer)s")
+    return _queue_statement(where, {"slug": slug, "reviewer": reviewer.pk})
+
+
+def _queue_statement(where: str, params: dict) -> db.Statement:
+    """The queue's row, and the claim's settings from it (see _SETTINGS): the lease lasts
+    lease_minutes; the urgent window is urgent_window (20% of the SLA, at least
+    URGENT_WINDOW_MIN). The claim adds the parameter `now`."""
+    names = {key: name for key, (name, _) in _SETTINGS.items()}
+    sql = f"""
+SELECT {db.columns(Queue)},
+       set_config('{names["queue"]}', id::text, true),
+       set_config('{names["expires"]}',
+                  (%(now)s + lease_minutes * interval '1 minute')::text, true),
+       set_config('{names["urgent_before"]}',
+                  (%(now)s + GREATEST(sla_minutes * interval '12 seconds', %(urgent_min)s))::text,
+                  true)
+  FROM {Queue._meta.db_table} WHERE {where}
+"""  # noqa: S608 (table and column names only)
+    return sql, {**params, "urgent_min": URGENT_WINDOW_MIN}
+
+
+def _claim_postgresql(
+    queue_statement: db.Statement, reviewer: User, now: dt.datetime, token: uuid.UUID
+) -> tuple[Queue | None, Lease | None]:
+    for _ in range(CLAIM_ATTEMPTS):
+        try:
+            with db.atomic_ended_by_last_write():
+                return _claim_in_one_round_trip(queue_statement, reviewer, now, token)
+        except IntegrityError:
+            continue  # someone else opened a lease on that item first; try the next one
+    return None, None
+
+
+def _claim_in_one_round_trip(
+    queue_statement: db.Statement, reviewer: User, now: dt.datetime, token: uuid.UUID
+) -> tuple[Queue | None, Lease | None]:
+    """The queue, the reviewer's open lease in it (which comes back as it is: nothing is taken
+    then), the take, and the lease on what it took with the audit head's lock (which act only
+    if something was taken), in one round trip; the audit event follows with the COMMIT."""
     params = {
-        "queue": queue.pk,
         "status": Item.Status.PENDING,
         "reviewer": reviewer.pk,
         "now": now,
-        "expires": expires_at,
-        "urgent_before": now + queue.urgent_window,
         "expired": Lease.End.EXPIRED,
         "token": token,
     }
-    # One round trip: the reviewer's open lease (which comes back as it is; nothing is taken
-    # then), the take, and the lease on what it took with the audit head's lock (which act
-    # only if something was taken).
-    _, held, _, taken, _, stale_rows, opened, head = db.batch(
+    queue_sql, queue_params = queue_statement
+    _, queues, held, _, taken, _, stale_rows, opened, head = db.batch(
         [
-            _FORGET_CLAIMED,
-            (_HELD_SQL, params),
+            _FORGET_SETTINGS,
+            (queue_sql, {**queue_params, "now": now}),
+            (_HELD_CLAIM, params),
             _GENERIC_PLAN,
             (_TAKE_NEXT, params),
             _PLAN_AS_USUAL,
@@ -196,21 +278,23 @@ def _claim_next_postgresql(
             audit_head_lock(only_if=f"{_CLAIMED} IS NOT NULL"),
         ]
     )
+    queue = db.instances_of(Queue, [row[:-3] for row in queues])[0] if queues else None
     if held:
-        return Lease.objects.get(pk=held[0][0])
+        return queue, Lease.objects.get(pk=held[0][0])
     if not taken:
-        return None
+        return queue, None
+    (lease_id, expires_at), (item_id, _) = opened[0], taken[0]
     lease = Lease(
-        pk=opened[0][0],
-        item_id=taken[0][0],
+        pk=lease_id,
+        item_id=item_id,
         reviewer=reviewer,
         claimed_at=now,
         expires_at=expires_at,
         token=token,
     )
     lease._state.adding, lease._state.db = False, connection.alias
-    expired = _expired_events(lease.item_id, stale_rows)
-    return _opened(lease, queue, reviewer, expired, head, status=Item.Status.PENDING)
+    expired = _expired_events(item_id, stale_rows)
+    return queue, _opened(lease, queue, reviewer, expired, head, status=Item.Status.PENDING)
 
 
 _END_STALE_CLAIMED = f"""
@@ -221,9 +305,9 @@ RETURNING token, reviewer_id, expires_at
 _OPEN_CLAIMED_LEASE = f"""
 INSERT INTO {Lease._meta.db_table}
        (item_id, reviewer_id, token, claimed_at, expires_at, "end", release_reason, active_seconds)
-SELECT {_CLAIMED}, %(reviewer)s, %(token)s, %(now)s, %(expires)s, '', '', 0
+SELECT {_CLAIMED}, %(reviewer)s, %(token)s, %(now)s, {_EXPIRES}, '', '', 0
  WHERE {_CLAIMED} IS NOT NULL
-RETURNING id
+RETURNING id, expires_at
 """  # noqa: S608 (table names only)
 
 

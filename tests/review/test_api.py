@@ -111,6 +111,26 @@ def test_person_outside_the_queue_gets_404_for_claim_and_item(agent, queue):
     assert _claim(outsider).status_code == 404
     assert outsider.get(f"/api/v1/items/{item.pk}").status_code == 404
     assert outsider.post(f"/api/v1/items/{item.pk}/decision", {}, format="json").status_code == 404
+    assert _claim(outsider, slug="no-such-queue").status_code == 404
+    # Nothing was taken for them, not even for a moment.
+    assert not Lease.objects.exists()
+    assert Item.objects.get(pk=item.pk).lease_holder_id is None
+
+
+def test_a_lead_and_an_admin_claim_in_the_queue_like_its_reviewers(agent, queue):
+    lead, admin = UserFactory(username="lead"), UserFactory(username="root", is_superuser=True)
+    queue.leads.add(lead)
+    items = [ingest(agent, external_id=f"i{n}", confidence=0.2) for n in range(2)]
+    claimed = set()
+    for person in (lead, admin):
+        client = APIClient()
+        client.force_login(person)
+        answer = _claim(client)
+        assert answer.status_code == 200
+        assert answer.json()["item"]["id"] in {item.pk for item in items}
+        claimed.add(answer.json()["item"]["id"])
+    assert len(claimed) == 2
+    assert Lease.objects.filter(ended_at__isnull=True).count() == 2
 
 
 def test_a_reviewer_taken_off_the_queue_cannot_decide_what_they_hold(
