@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,7 +12,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from accountability import db
-from accountability.db import json_bytes_sorted, json_text
+from accountability.db import as_stored_json, json_bytes_sorted
 from accountability.middleware import current_request_id
 from accountability.models import GENESIS_HASH, AuditEvent, AuditHead
 
@@ -52,7 +51,7 @@ def audit_event(
         target_id=str(obj.pk),
         # As the database will give it back (keys as strings, tuples as lists), so the hash
         # computed now is the hash verification computes later.
-        data=json.loads(json_text(data or {})),
+        data=as_stored_json(data or {}),
         request_id=current_request_id(),
     )
 

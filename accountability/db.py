@@ -54,6 +54,15 @@ def json_text(value: Any, *, sort_keys: bool = False) -> str:
         return json.dumps(value, sort_keys=sort_keys, ensure_ascii=False, separators=(",", ":"))
 
 
+def as_stored_json(value: Any) -> Any:
+    """The value as a JSON column gives it back (keys as strings, tuples as lists): what
+    json_text writes, read again, by orjson both ways where it wrote it."""
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except (orjson.JSONEncodeError, TypeError):
+        return json.loads(json_text(value))
+
+
 def json_bytes_sorted(value: Any) -> bytes:
     """Canonical JSON bytes (keys sorted), for fingerprints; see json_text."""
     try:

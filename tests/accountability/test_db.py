@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import IntegrityError, ProgrammingError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -202,3 +204,15 @@ def test_queries_stay_visible_to_djangos_query_capture(agent):
         "SELECT 1",
         "SELECT 2",
     ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"a": (1, 2), "b": {"c": None}, "d": 0.1},
+        {1: "int key", "big": 123456789012345678901234567890},
+        {"when": "2026-12-06T10:00:00+00:00", "nested": [[1.5, True], {"x": "é"}]},
+    ],
+)
+def test_as_stored_json_is_what_a_json_column_gives_back(value):
+    assert db.as_stored_json(value) == json.loads(db.json_text(value))
