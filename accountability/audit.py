@@ -42,7 +42,8 @@ def audit_event(
     *, obj: models.Model, action: str, actor: Actor, data: dict | None = None
 ) -> AuditEvent:
     """Build one audit event, unsaved: audit_log saves it; batch writers insert many at once."""
-    return AuditEvent(
+    return db.new(
+        AuditEvent,
         action=action,
         actor_type=actor.type,
         actor_id=actor.id,

@@ -273,7 +273,8 @@ def _write(
             else Routing(Item.Status.ASSESSING, False, 0, [])  # assessed when its files are read
         )
         p.reasons = routing.reasons
-        p.item = Item(
+        p.item = db.new(
+            Item,
             queue=p.queue,
             agent=agent,
             agent_version=p.payload.agent_version,
@@ -373,7 +374,8 @@ def _document_candidates(fresh: list[_Pending]) -> dict[str, Document]:
         ]
         for doc, sha in zip(p.payload.documents, p.document_shas, strict=True):
             if sha is not None and sha not in wanted:
-                wanted[sha] = Document(
+                wanted[sha] = db.new(
+                    Document,
                     sha256=sha,
                     content_type=doc.content_type,
                     text=doc.text,

@@ -216,3 +216,23 @@ def test_queries_stay_visible_to_djangos_query_capture(agent):
 )
 def test_as_stored_json_is_what_a_json_column_gives_back(value):
     assert db.as_stored_json(value) == json.loads(db.json_text(value))
+
+
+def test_new_builds_what_the_keyword_constructor_builds(django_assert_num_queries):
+    from django.utils import timezone
+
+    from review.models import Queue
+
+    queue, now = Queue(pk=7, slug="claims"), timezone.now()
+    given = {"queue": queue, "agent_id": 3, "external_id": "x", "status": "pending_review"}
+    made, expected = db.new(Item, created_at=now, **given), Item(created_at=now, **given)
+    for field in Item._meta.concrete_fields:
+        assert getattr(made, field.attname) == getattr(expected, field.attname), field.name
+    with django_assert_num_queries(0):
+        assert made.queue is queue  # the instance given, not a query
+    assert made._state.adding
+    other = db.new(Item, **given)
+    assert other.metadata == {} and other.metadata is not made.metadata  # default=dict, each
+    assert now <= other.created_at <= timezone.now()  # default=timezone.now, when made
+    with pytest.raises(TypeError, match="no field colour"):
+        db.new(Item, colour="red")
