@@ -327,11 +327,16 @@ _IDS_PER_QUERY = 10_000
 def _labels_of(reviews: list[_Pass]) -> list[_Label]:
     """The field labels of these reviews, read by review id. (Joining labels to the day's
     reviews in SQL let PostgreSQL choose to scan every label ever stored: 60 ms at 1,000,000
-    items, growing with history.)"""
+    items, growing with history. So did the list of ids alone, for a day of some 2,700
+    reviews: 47 ms. Their range as well, which a day's reviews mostly fill, lets it read just
+    that stretch of the review_id index: 14 ms.)"""
     ids = [p.id for p in reviews]
     labels: list[_Label] = []
     for at in range(0, len(ids), _IDS_PER_QUERY):
-        rows = FieldLabel.objects.filter(among(ids[at : at + _IDS_PER_QUERY], "review_id"))
+        chunk = ids[at : at + _IDS_PER_QUERY]
+        rows = FieldLabel.objects.filter(
+            among(chunk, "review_id"), review_id__gte=min(chunk), review_id__lte=max(chunk)
+        )
         labels += map(_Label._make, rows.values_list("review_id", "field__name", "verdict"))
     return labels
 
