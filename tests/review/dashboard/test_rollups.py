@@ -105,6 +105,11 @@ def test_a_blind_second_review_counts_for_its_reviewer_not_in_the_field_rows(
     )
     assert by_reviewer[other_reviewer.pk].fields_labeled == 4
     assert by_reviewer[other_reviewer.pk].fields_corrected == 1
+    # Each corrected a field the other found correct: 2 of 4 fields agreed, and the decision.
+    for person in (reviewer, other_reviewer):
+        row = by_reviewer[person.pk]
+        assert (row.fields_compared, row.fields_agreed) == (4, 2)
+        assert (row.decisions_compared, row.decisions_agreed) == (1, 1)
 
 
 def test_an_empty_day_has_no_rows_and_no_rates(story, queue):
@@ -128,6 +133,10 @@ def test_past_days_are_stored_on_first_read_and_today_stays_live(story, queue):
     [again] = days_read([D], queue_ids=[queue.pk], now=now).values()
     assert again.stats[0].id is not None and again.stats[0].arrivals == 3
     assert RollupDay.objects.count() == 1
+    # The review-time histograms come back as they were counted (40 s: one review).
+    assert again.stats[0].active_histogram == histogram([40])
+    assert again.reviewers[0].active_histogram == histogram([40])
+    assert percentile(again.stats[0].active_histogram, 0.5) == percentile(histogram([40]), 0.5)
 
 
 def test_a_queue_outside_the_scope_is_left_out(story, queue):
