@@ -145,10 +145,7 @@ def _unknown_keys(errors: PayloadErrors, data: dict, allowed: frozenset[str], pa
     if allowed.issuperset(data):
         return
     for key in data.keys() - allowed:
-        errors.add(
-            f"{path}.{key}" if path else key,
-            f"is not a known attribute ({', '.join(sorted(allowed))})",
-        )
+        errors.add(_at(path, key), f"is not a known attribute ({', '.join(sorted(allowed))})")
 
 
 ITEM_KEYS = frozenset(
