@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.core import signing
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
 from django.utils import timezone
 
 from accountability.audit import event_hash
@@ -65,8 +66,15 @@ def chain_verify(*, checkpoints: list[dict] | None = None) -> Verdict:
 
 
 def checkpoint_make() -> dict:
-    """A signed record of the chain's length and newest hash, to keep outside the database."""
-    head = AuditHead.objects.filter(pk=1).first()
+    """A signed record of the chain's length and newest hash, to keep outside the database.
+
+    The head is read under its lock, in a transaction that commits synchronously: that waits
+    for an event being written, and flushes the WAL up to the head it read, so a checkpoint
+    never counts an event that a crash could still take back (claims commit without waiting
+    for the disk: review.services.leases).
+    """
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
     content = {
         "count": head.seq if head else 0,
         "head_hash": head.hash if head else GENESIS_HASH,

@@ -163,3 +163,44 @@ def test_concurrent_writers_never_fork_the_chain():
     verdict = chain_verify()
     assert verdict.ok, verdict.problem
     assert verdict.events == AuditEvent.objects.count() > 4 * 15 * 2
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_checkpoint_waits_for_an_event_being_written_and_counts_it():
+    # Claims commit without waiting for the disk; a checkpoint must only count what is
+    # durable, so it takes the head's lock and commits synchronously (which flushes them).
+    import threading
+
+    from accountability.audit import Actor, audit_log
+    from accountability.chain import checkpoint_make
+
+    queue = QueueFactory(slug="checkpoint")
+    audit_log(obj=queue, action="queue.created", actor=Actor.system())
+    writing, release = threading.Event(), threading.Event()
+    taken: list[dict] = []
+
+    def write_slowly() -> None:
+        with transaction.atomic():
+            audit_log(obj=queue, action="queue.updated", actor=Actor.system())
+            writing.set()
+            release.wait(timeout=30)
+
+    def checkpoint() -> None:
+        writing.wait(timeout=30)
+        taken.append(checkpoint_make())
+
+    writer = threading.Thread(target=run_concurrently, args=(write_slowly, [()]))
+    reader = threading.Thread(target=run_concurrently, args=(checkpoint, [()]))
+    writer.start()
+    reader.start()
+    try:
+        writing.wait(timeout=30)
+        reader.join(timeout=0.5)
+        assert taken == []  # still waiting for the event being written
+    finally:
+        release.set()
+    writer.join(timeout=30)
+    reader.join(timeout=30)
+    assert taken[0]["count"] == AuditEvent.objects.count() == 2
+    assert taken[0]["head_hash"] == AuditEvent.objects.order_by("seq").last().hash

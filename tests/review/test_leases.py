@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accountability.api import WorkflowError
@@ -14,6 +15,7 @@ from accountability.chain import chain_verify
 from accountability.models import AuditEvent
 from review import services
 from review.models import Item, Lease
+from tests.conftest import postgres_only
 from tests.factories import QueueFactory, UserFactory, ingest
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +106,43 @@ def test_claims_inside_one_transaction_leave_each_other_alone(
     assert Lease.objects.filter(ended_at__isnull=True).get() == first
     assert Item.objects.get(pk=item.pk).lease_holder_id == reviewer.pk
     assert chain_verify().ok
+
+
+@postgres_only
+def test_a_claim_inside_a_callers_transaction_leaves_its_commit_synchronous(agent, queue, reviewer):
+    # A claim of its own commits without waiting for the disk (review.services.leases); the
+    # transaction of a caller that claims and then writes more must still wait for it.
+    ingest(agent, external_id="nested")
+    with transaction.atomic():
+        assert services.lease_claim_next(queue=queue, reviewer=reviewer) is not None
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_only_a_claim_of_its_own_commits_without_waiting_for_the_disk(agent, queue, reviewer):
+    ingest(agent, external_id="own")
+    with CaptureQueriesContext(connection) as claim:
+        lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
+    with CaptureQueriesContext(connection) as decision:
+        services.item_decide(
+            item_id=lease.item_id,
+            reviewer=reviewer,
+            lease_token=lease.token,
+            decision="reject",
+            fields=[],
+            reason="checked",
+        )
+    unflushed = "set_config('synchronous_commit', 'off', true)"
+    assert any(unflushed in query["sql"] for query in claim.captured_queries)
+    # A decision waits for the disk.
+    assert not any("synchronous_commit" in query["sql"] for query in decision.captured_queries)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # and the connection's next transaction too
+    assert Item.objects.get(pk=lease.item_id).status == Item.Status.REJECTED
 
 
 def test_auto_accepted_items_are_never_claimed(agent, queue, reviewer):
