@@ -69,6 +69,14 @@ ROWS = [
         True,
         "~5,400 rows/s",
     ),  # fmt: skip
+    Row(
+        "raw COPY into temporary tables (no WAL)",
+        "ingest",
+        ("copy_temporary_items_per_s",),
+        "items/s",
+        None,
+        True,
+    ),  # fmt: skip
     Row("batch ÷ COPY", "ingest", ("batch_share_of_copy",), "share", 0.5, True),
     Row(
         "claim-next p50, 1M waiting, 20 reviewers",

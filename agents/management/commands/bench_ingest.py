@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -101,9 +102,18 @@ def _ids_now(tables: list[str]) -> dict[str, int]:
         }
 
 
-def _copy_rate(before: dict[str, int], after: dict[str, int], items: int) -> float:
+COPY_TRIES = 3
+
+
+def _copy_rates(before: dict[str, int], after: dict[str, int], items: int) -> dict[str, float]:
     """Items/s PostgreSQL's COPY reaches writing exactly the rows those items' ingest wrote
-    (every table, with the same indexes, no triggers or foreign keys): the physical limit."""
+    (every table, with the same indexes, no triggers or foreign keys): the physical limit.
+
+    Into ordinary tables, as ingest writes: WAL-logged, through shared buffers, the COMMIT
+    waiting for the disk. Also into temporary tables (no WAL, local buffers), for comparison
+    with runs before 2026-12-06 20:30 UTC, which measured only that. The best of COPY_TRIES
+    each: the limit, not a typical run.
+    """
     data: dict[str, bytes] = {}
     with connection.cursor() as cursor:
         raw = cursor.connection
@@ -113,16 +123,29 @@ def _copy_rate(before: dict[str, int], after: dict[str, int], items: int) -> flo
             select = f'SELECT * FROM "{table}" WHERE id > {before[table]} AND id <= {top}'  # noqa: S608
             with raw.cursor().copy(f"COPY ({select}) TO STDOUT") as copy:
                 data[table] = b"".join(bytes(block) for block in copy)
-            cursor.execute(f'CREATE TEMP TABLE "limit_{table}" (LIKE "{table}" INCLUDING ALL)')
-        start = time.perf_counter()
-        with transaction.atomic():
-            for table, rows in data.items():
-                with raw.cursor().copy(f'COPY "limit_{table}" FROM STDIN') as copy:
-                    copy.write(rows)
-        seconds = time.perf_counter() - start
-        for table in data:
-            cursor.execute(f'DROP TABLE "limit_{table}"')
-    return items / seconds
+        rates = {"logged": 0.0, "temporary": 0.0}
+        for _ in range(COPY_TRIES):
+            for kind in rates:
+                seconds = _copy_seconds(cursor, data, temporary=kind == "temporary")
+                rates[kind] = max(rates[kind], items / seconds)
+    return rates
+
+
+def _copy_seconds(cursor: Any, data: dict[str, bytes], *, temporary: bool) -> float:
+    """Seconds to COPY data into new tables like the originals, in one committed transaction."""
+    raw = cursor.connection
+    for table in data:
+        create = "CREATE TEMP TABLE" if temporary else "CREATE TABLE"
+        cursor.execute(f'{create} "limit_{table}" (LIKE "{table}" INCLUDING ALL)')
+    start = time.perf_counter()
+    with transaction.atomic():
+        for table, rows in data.items():
+            with raw.cursor().copy(f'COPY "limit_{table}" FROM STDIN') as copy:
+                copy.write(rows)
+    seconds = time.perf_counter() - start
+    for table in data:
+        cursor.execute(f'DROP TABLE "limit_{table}"')
+    return seconds
 
 
 def dumps(body: dict) -> str:
@@ -197,9 +220,8 @@ class Command(BaseCommand):
             batch_seconds.append(time.perf_counter() - start)
             codes = {r["status_code"] for r in response.json()["results"]}
             assert codes == {201}, response.content[:500]
-        copy_items_per_s = (
-            round(_copy_rate(before, _ids_now(tables), batch_size * batches), 1) if before else None
-        )
+        copy = _copy_rates(before, _ids_now(tables), batch_size * batches) if before else {}
+        copy_items_per_s = round(copy["logged"], 1) if copy else None
         figures = {
             "database": connection.vendor,
             "single_requests": single,
@@ -211,6 +233,7 @@ class Command(BaseCommand):
             "batch_items_per_s": round(batch_size * batches / sum(batch_seconds), 1),
             "batch_p50_s": round(statistics.median(batch_seconds), 3),
             "copy_items_per_s": copy_items_per_s,
+            "copy_temporary_items_per_s": round(copy["temporary"], 1) if copy else None,
             "batch_share_of_copy": round(
                 batch_size * batches / sum(batch_seconds) / copy_items_per_s, 3
             )
@@ -310,7 +333,8 @@ class Command(BaseCommand):
         if f["copy_items_per_s"]:
             self.stdout.write(
                 f"  raw COPY of the same rows {f['copy_items_per_s']:>9.1f} items/s   "
-                f"(batch ingest = {f['batch_share_of_copy']:.0%} of it)"
+                f"(batch ingest = {f['batch_share_of_copy']:.0%} of it; into temporary tables, "
+                f"without WAL: {f['copy_temporary_items_per_s']} items/s)"
             )
         self.stdout.write(
             f"  batches of {f['batch_size']} from {f['processes']} processes at once "
