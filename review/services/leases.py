@@ -164,14 +164,18 @@ _FORGET_SETTINGS = (
     "SELECT " + ", ".join(f"set_config('{name}', '', true)" for name, _ in _SETTINGS.values()),
     [],
 )
-# A claim in a transaction of its own commits without waiting for its WAL to reach the disk
-# (synchronous_commit off for that transaction only): the wait was ~0.5 ms of every claim.
-# A crash of PostgreSQL can then lose the claims of its last moments (3 x wal_writer_delay),
-# whose items simply wait again. Nothing that rests on a claim can outlive it: a synchronous
-# commit flushes the WAL up to itself, so the decision under a lease, or an audit checkpoint
-# that counted the claim's event (chain.checkpoint_make), makes the claim durable first.
-_FORGET_SETTINGS_COMMIT_UNFLUSHED = (
-    _FORGET_SETTINGS[0] + ", set_config('synchronous_commit', 'off', true)",
+# A claim in a transaction of its own also sets how that transaction plans and commits, with
+# the same statement (in a caller's transaction, the plan is set around the take alone: see
+# _GENERIC_PLAN). It commits without waiting for its WAL to reach the disk (synchronous_commit
+# off for that transaction only): the wait was ~0.5 ms of every claim. A crash of PostgreSQL
+# can then lose the claims of its last moments (3 x wal_writer_delay), whose items simply wait
+# again. Nothing that rests on a claim can outlive it: a synchronous commit flushes the WAL up
+# to itself, so the decision under a lease, or an audit checkpoint that counted the claim's
+# event (chain.checkpoint_make), makes the claim durable first.
+_SET_UP_A_CLAIM_OF_ITS_OWN = (
+    _FORGET_SETTINGS[0]
+    + ", set_config('synchronous_commit', 'off', true)"
+    + ", set_config('plan_cache_mode', 'force_generic_plan', true)",
     [],
 )
 _CLAIMED_SETTING = _SETTINGS["claimed"][0]
@@ -210,11 +214,13 @@ RETURNING id, set_config('{_CLAIMED_SETTING}', id::text, true)
 """  # noqa: S608 (table names only)
 
 
-# The claim runs on a generic plan, planned once per connection: planning it took 0.8 ms of
+# The take runs on a generic plan, planned once per connection: planning it took 0.8 ms of
 # PostgreSQL's CPU per claim, more than running it. Generic plans cannot use a partial index
 # whose predicate hides behind a parameter, hence the status as a literal; and "anything
 # urgent?" asks min(due_at), which an index answers whatever the parameters, where an EXISTS on
 # an unknown date range was planned as a sequential scan (EXPLAIN ANALYZE, both checked).
+# A claim of its own plans its whole transaction so (_SET_UP_A_CLAIM_OF_ITS_OWN: two statements
+# fewer); the rest of it finds rows by key or by the settings, which no plan can know anyway.
 _GENERIC_PLAN = ("SET LOCAL plan_cache_mode = force_generic_plan", [])
 _PLAN_AS_USUAL = ("SET LOCAL plan_cache_mode TO DEFAULT", [])
 
@@ -257,19 +263,21 @@ SELECT {db.columns(Queue)},
 def _claim_postgresql(
     queue_statement: db.Statement, reviewer: User, now: dt.datetime, token: uuid.UUID
 ) -> tuple[Queue | None, Lease | None]:
-    # Nested in a caller's transaction, the claim must not change how that one commits.
-    forget = _FORGET_SETTINGS if connection.in_atomic_block else _FORGET_SETTINGS_COMMIT_UNFLUSHED
+    # Nested in a caller's transaction, the claim must not change how that one plans or commits.
+    own_transaction = not connection.in_atomic_block
     for _ in range(CLAIM_ATTEMPTS):
         try:
             with db.atomic_ended_by_last_write():
-                return _claim_in_one_round_trip(forget, queue_statement, reviewer, now, token)
+                return _claim_in_one_round_trip(
+                    own_transaction, queue_statement, reviewer, now, token
+                )
         except IntegrityError:
             continue  # someone else opened a lease on that item first; try the next one
     return None, None
 
 
 def _claim_in_one_round_trip(
-    forget: db.Statement,
+    own_transaction: bool,
     queue_statement: db.Statement,
     reviewer: User,
     now: dt.datetime,
@@ -286,19 +294,25 @@ def _claim_in_one_round_trip(
         "token": token,
     }
     queue_sql, queue_params = queue_statement
-    _, queues, held, _, taken, _, stale_rows, opened, head = db.batch(
+    if own_transaction:
+        set_up, plan_take, plan_after = _SET_UP_A_CLAIM_OF_ITS_OWN, [], []
+    else:
+        set_up, plan_take, plan_after = _FORGET_SETTINGS, [_GENERIC_PLAN], [_PLAN_AS_USUAL]
+    results = db.batch(
         [
-            forget,
+            set_up,
             (queue_sql, {**queue_params, "now": now}),
             (_HELD_CLAIM, params),
-            _GENERIC_PLAN,
+            *plan_take,
             (_TAKE_NEXT, params),
-            _PLAN_AS_USUAL,
+            *plan_after,
             (_END_STALE_CLAIMED, params),
             (_OPEN_CLAIMED_LEASE, params),
             audit_head_lock(only_if=f"{_CLAIMED} IS NOT NULL"),
         ]
     )
+    queues, held, taken = results[1], results[2], results[2 + len(plan_take) + 1]
+    stale_rows, opened, head = results[-3:]
     queue = db.instances_of(Queue, [row[:-3] for row in queues])[0] if queues else None
     if held:
         return queue, Lease.objects.get(pk=held[0][0])

@@ -109,15 +109,24 @@ def test_claims_inside_one_transaction_leave_each_other_alone(
 
 
 @postgres_only
-def test_a_claim_inside_a_callers_transaction_leaves_its_commit_synchronous(agent, queue, reviewer):
-    # A claim of its own commits without waiting for the disk (review.services.leases); the
-    # transaction of a caller that claims and then writes more must still wait for it.
+def test_a_claim_inside_a_callers_transaction_leaves_its_commit_and_plans_alone(
+    agent, queue, reviewer
+):
+    # A claim of its own commits without waiting for the disk and plans generically
+    # (review.services.leases); the transaction of a caller that claims and then writes more
+    # must still wait for the disk, and plan its own statements as usual.
     ingest(agent, external_id="nested")
     with transaction.atomic():
         assert services.lease_claim_next(queue=queue, reviewer=reviewer) is not None
-        with connection.cursor() as cursor:
-            cursor.execute("SHOW synchronous_commit")
-            assert cursor.fetchone()[0] == "on"
+        assert _settings_now() == ("on", "auto")
+
+
+def _settings_now() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT current_setting('synchronous_commit'), current_setting('plan_cache_mode')"
+        )
+        return cursor.fetchone()
 
 
 @postgres_only
@@ -139,9 +148,7 @@ def test_only_a_claim_of_its_own_commits_without_waiting_for_the_disk(agent, que
     assert any(unflushed in query["sql"] for query in claim.captured_queries)
     # A decision waits for the disk.
     assert not any("synchronous_commit" in query["sql"] for query in decision.captured_queries)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone()[0] == "on"  # and the connection's next transaction too
+    assert _settings_now() == ("on", "auto")  # and so does the connection's next transaction
     assert Item.objects.get(pk=lease.item_id).status == Item.Status.REJECTED
 
 
