@@ -93,6 +93,38 @@ def test_a_key_drawn_beforehand_is_the_one_the_row_gets(agent, queue, reviewer):
     assert Review.objects.get(pk=review.pk).item_id == item.pk
 
 
+def _field_rows(item_id: int, count: int) -> list[dict]:
+    """Rows whose values change type and shape from one row to the next."""
+    values = [3, None, 'it\'s "quoted", with a comma', 2**40, 1.5, [1, "two"], {"k": {"n": None}}]
+    return [
+        {
+            "item_id": item_id,
+            "position": n,
+            "name": f"field_{n}",
+            "value": values[n % len(values)],
+            "confidence": None if n % 3 == 0 else n / (count + 1),
+            "evidence": [{"document": "form", "quote": f"q{n}"}] if n % 2 else [],
+            "rationale": "" if n % 2 else f"line one\nline {n}",
+        }
+        for n in range(count)
+    ]
+
+
+@pytest.mark.parametrize("count", [1, 7, db.PIPELINE_MAX_ROWS + 6])  # INSERTs, or COPY
+def test_rows_inserted_together_are_stored_as_given(agent, count):
+    item = ingest(agent)
+    ItemField.objects.filter(item=item).delete()
+    rows = _field_rows(item.pk, count)
+    with transaction.atomic():
+        db.insert(db.rows(ItemField, rows))
+    keys = ["item_id", "position", "name", "value", "confidence", "evidence", "rationale"]
+    stored = list(ItemField.objects.filter(item=item).order_by("position").values(*keys))
+    assert stored == rows
+    assert all(
+        f.alternatives == [] and f.verdict == "" for f in ItemField.objects.filter(item=item)
+    )
+
+
 # A transaction ended by its last write: the COMMIT and the reads after it ride that write's
 # round trip. Only on PostgreSQL, and only for the outermost transaction (so: transactional
 # tests, where no test-wide transaction wraps the code).
