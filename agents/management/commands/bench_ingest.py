@@ -111,7 +111,7 @@ def _copy_rates(before: dict[str, int], after: dict[str, int], items: int) -> di
 
     Into ordinary tables, as ingest writes: WAL-logged, through shared buffers, the COMMIT
     waiting for the disk. Also into temporary tables (no WAL, local buffers), for comparison
-    with runs before 2026-12-06 20:30 UTC, which measured only that. The best of COPY_TRIES
+    with the runs before 2026-12-06 20:10 UTC, which measured only that. The best of COPY_TRIES
     each: the limit, not a typical run.
     """
     data: dict[str, bytes] = {}
