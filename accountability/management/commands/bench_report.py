@@ -48,6 +48,24 @@ class Row:
 
 
 ROWS = [
+    Row("machine: Python reference, start", "machine", ("start", "python_ms"), "ms", None, False),
+    Row("machine: Python reference, end", "machine", ("end", "python_ms"), "ms", None, False),
+    Row(
+        "machine: PostgreSQL reference, start",
+        "machine",
+        ("start", "postgres_ms"),
+        "ms",
+        None,
+        False,
+    ),  # fmt: skip
+    Row(
+        "machine: PostgreSQL reference, end",
+        "machine",
+        ("end", "postgres_ms"),
+        "ms",
+        None,
+        False,
+    ),  # fmt: skip
     Row("single-item ingest p50", "ingest", ("single_p50_ms",), "ms", 8, False, "53 ms"),
     Row("single-item ingest p95", "ingest", ("single_p95_ms",), "ms", None, False),
     Row("single items, 4 clients", "ingest", ("concurrent_items_per_s",), "items/s", 300, True),
@@ -184,7 +202,7 @@ class Command(BaseCommand):
         folder: Path = options["dir"]
         figures = {
             name: json.loads(path.read_text())
-            for name in ("ingest", "claim", "review", "dashboard", "export")
+            for name in ("machine", "ingest", "claim", "review", "dashboard", "export")
             if (path := folder / f"{name}.json").exists()
         }
         summary = []
