@@ -51,6 +51,22 @@ ROWS = [
     Row("machine: Python reference, start", "machine", ("start", "python_ms"), "ms", None, False),
     Row("machine: Python reference, end", "machine", ("end", "python_ms"), "ms", None, False),
     Row(
+        "machine: the same on every core, start",
+        "machine",
+        ("start", "python_all_cores_ms"),
+        "ms",
+        None,
+        False,
+    ),  # fmt: skip
+    Row(
+        "machine: the same on every core, end",
+        "machine",
+        ("end", "python_all_cores_ms"),
+        "ms",
+        None,
+        False,
+    ),  # fmt: skip
+    Row(
         "machine: PostgreSQL reference, start",
         "machine",
         ("start", "postgres_ms"),
