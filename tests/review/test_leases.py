@@ -145,7 +145,10 @@ def test_only_a_claim_of_its_own_commits_without_waiting_for_the_disk(agent, que
             reason="checked",
         )
     unflushed = "set_config('synchronous_commit', 'off', true)"
-    assert any(unflushed in query["sql"] for query in claim.captured_queries)
+    generic = "set_config('plan_cache_mode', 'force_generic_plan', true)"
+    [set_up] = [q["sql"] for q in claim.captured_queries if unflushed in q["sql"]]
+    assert generic in set_up  # the take's plan, set in the same statement
+    assert not any("SET LOCAL plan_cache_mode" in q["sql"] for q in claim.captured_queries)
     # A decision waits for the disk.
     assert not any("synchronous_commit" in query["sql"] for query in decision.captured_queries)
     assert _settings_now() == ("on", "auto")  # and so does the connection's next transaction

@@ -1,8 +1,8 @@
 """manage.py bench_machine: how fast this machine is right now, for reading the other figures.
 
 The machine's speed swings by a factor of two within hours (README, Benchmarks), so a figure
-from one run means little beside another run's without this. Two fixed workloads that none of
-our code takes part in, each the best of several tries:
+from one run means little beside another run's without this. Fixed workloads that none of our
+code takes part in, each the best of several tries:
 
 - Python: build, encode, decode and sort 20,000 small records (what a request does, in kind:
   objects, dicts, strings, JSON);
