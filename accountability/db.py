@@ -182,9 +182,15 @@ def insert(*tables: Table, then: Sequence[Statement] = (), last: bool = False) -
         results = batch(then)
     for table in tables:
         for obj in table.objs:
-            obj._state.adding = False
-            obj._state.db = connection.alias
+            mark_stored(obj)
     return _answered(results, reads)
+
+
+def mark_stored(obj: models.Model) -> None:
+    """Tell Django the instance is a row of the database now (a later save() updates it), for
+    rows written by plain SQL rather than by save()."""
+    obj._state.adding = False
+    obj._state.db = connection.alias
 
 
 @dataclass

@@ -327,7 +327,7 @@ def _claim_in_one_round_trip(
         expires_at=expires_at,
         token=token,
     )
-    lease._state.adding, lease._state.db = False, connection.alias
+    db.mark_stored(lease)
     expired = _expired_events(item_id, stale_rows)
     return queue, _opened(lease, queue, reviewer, expired, head, status=Item.Status.PENDING)
 
@@ -500,7 +500,7 @@ def _take_postgresql(lease: Lease, *, status: str) -> tuple[list[AuditEvent] | N
     if not opened:
         return None, head
     lease.pk = opened[0][0]
-    lease._state.adding, lease._state.db = False, connection.alias
+    db.mark_stored(lease)
     return _expired_events(lease.item_id, stale_rows), head
 
 
