@@ -111,7 +111,23 @@ ROWS = [
         None,
         True,
     ),  # fmt: skip
+    Row(
+        "raw COPY with the same foreign keys",
+        "ingest",
+        ("copy_foreign_keys_items_per_s",),
+        "items/s",
+        None,
+        True,
+    ),  # fmt: skip
     Row("batch ÷ COPY", "ingest", ("batch_share_of_copy",), "share", 0.5, True),
+    Row(
+        "batch ÷ COPY with the same foreign keys",
+        "ingest",
+        ("batch_share_of_copy_foreign_keys",),
+        "share",
+        None,
+        True,
+    ),  # fmt: skip
     Row(
         "claim-next p50, 1M waiting, 20 reviewers",
         "claim",
