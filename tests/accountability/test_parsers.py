@@ -6,10 +6,10 @@ import io
 import json
 
 import pytest
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
-from accountability.parsers import FastJSONParser, holds_a_long_integer
+from accountability.parsers import FastJSONParser, holds_a_long_integer, nul_paths
 from review.models import Item
 from tests.factories import item_payload
 
@@ -97,4 +97,49 @@ def test_nan_and_deep_nesting_are_400s_naming_the_json(agent_client):
         response = agent_client.post(SUBMIT, body, content_type="application/json")
         assert response.status_code == 400
         assert response.json()["detail"].startswith("JSON parse error")
+    assert not Item.objects.exists()
+
+
+def test_nul_characters_are_found_wherever_they_hide_and_named_by_their_path():
+    data = {
+        "items": [
+            {"external_id": "ok", "fields": [{"value": "fine"}]},
+            {"external_id": "a\x00b", "fields": [{"value": ["x", {"deep": "\x00"}]}]},
+        ],
+        "bad\x00key": 1,
+    }
+    assert nul_paths(data) == [
+        "items[1].external_id",
+        "items[1].fields[0].value[1].deep",
+        "bad\\u0000key",
+    ]
+    assert nul_paths("\x00") == ["body"]
+    assert nul_paths({"n": 1, "s": "\\u0000 is only written here", "l": [None, True]}) == []
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_a_body_with_a_nul_character_is_refused_naming_where(encoding):
+    body = '{"fields": [{"value": "PN\\u0000"}], "note": "a backslash: \\\\u0000"}'
+    with pytest.raises(ValidationError) as refused:
+        _parsed(FastJSONParser(), body.encode(encoding), encoding)
+    assert list(refused.value.detail) == ["fields[0].value"]
+    # An escaped backslash before u0000 is text, not the character.
+    harmless = '{"note": "a backslash: \\\\u0000"}'
+    assert _parsed(FastJSONParser(), harmless.encode()) == {"note": "a backslash: \\u0000"}
+
+
+@pytest.mark.django_db
+def test_a_nul_character_anywhere_in_an_ingest_is_a_400_naming_it_and_nothing_is_stored(
+    agent_client,
+):
+    single = item_payload(rationale="checked\x00")
+    batch = {"items": [item_payload(external_id="b-1"), item_payload(external_id="b-2")]}
+    batch["items"][1]["metadata"] = {"trace_id": "t\x00"}
+    for url, body, path in (
+        (SUBMIT, single, "rationale"),
+        (f"{SUBMIT}/batch", batch, "items[1].metadata.trace_id"),
+    ):
+        response = agent_client.post(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 400, response.content
+        assert response.json()["errors"] == {path: ["must not contain the NUL character (\\u0000)"]}
     assert not Item.objects.exists()

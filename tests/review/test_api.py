@@ -333,3 +333,26 @@ def test_a_second_claim_answers_with_the_item_already_held(agent, reviewer_clien
     assert again["token"] == first["token"]
     assert again["item"]["id"] == item.pk == first["item"]["id"]
     assert again["item"]["fields"] == first["item"]["fields"]
+
+
+def test_a_correction_holding_a_nul_character_is_a_400_and_the_item_stays_undecided(
+    agent, reviewer_client
+):
+    item = ingest(agent)
+    lease = _claim(reviewer_client).json()
+    fields = _all_correct()
+    fields[0] = {
+        "name": "policy_number",
+        "verdict": "corrected",
+        "value": "PN-4471\x00",
+        "correction_reason": "misread",
+    }
+    decided = reviewer_client.post(
+        f"/api/v1/items/{item.pk}/decision",
+        {"lease": lease["token"], "decision": "approve", "fields": fields},
+        format="json",
+    )
+    assert decided.status_code == 400
+    assert list(decided.json()["errors"]) == ["fields[0].value"]
+    item.refresh_from_db()
+    assert item.status == Item.Status.PENDING and not item.reviews.exists()
