@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
 
+from accountability.nul import NUL_MESSAGE, holding_nul
 from review.models import CorrectionReason, Item, ItemField, Verdict
 from review.services import FieldVerdictIn
 
@@ -75,9 +76,28 @@ def parse_value(raw: str, spec: dict | None, current: Any) -> Any:
     return raw
 
 
+# The workspace's inputs for a field's correction, f<index>-<input>, by the key of its error.
+_FIELD_INPUTS = {"value": "value", "reason": "correction_reason", "note": "note"}
+
+
+def _nul_errors(post: QueryDict) -> dict[str, list[str]]:
+    """An error next to each input holding the NUL character (no database column takes it)."""
+    errors: dict[str, list[str]] = {}
+    for name in holding_nul(post.lists()):
+        index, _, which = name[1:].partition("-")
+        if name.startswith("f") and index.isdigit() and which in _FIELD_INPUTS:
+            key = f"fields[{index}].{_FIELD_INPUTS[which]}"
+        elif name.endswith(("_comment", "_reason")):  # reject_comment: the panel's comment
+            key = name.rpartition("_")[2]
+        else:
+            key = name
+        errors[key] = [NUL_MESSAGE]
+    return errors
+
+
 def read_decision(post: QueryDict, item: Item, fields: list[ItemField]) -> DecisionForm:
     action = post.get("action", "")
-    errors: dict[str, list[str]] = {}
+    errors = _nul_errors(post)
     if action not in ACTIONS:
         errors["action"] = ["choose approve, reject, escalate or skip"]
     verdicts = []

@@ -17,6 +17,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from accountability.api import WorkflowError
 from accountability.audit import Actor
+from accountability.nul import nul_errors
 from review import selectors, services
 from review.forms import (
     LeadActions,
@@ -221,6 +222,8 @@ def item_lead_action(request: HttpRequest, item_id: int, action: str) -> HttpRes
     post, reason = request.POST, request.POST.get("reason", "")
     fields: list[services.FieldVerdictIn] = []
     try:
+        if refused := nul_errors(post):  # keyed by input: reason, value-<field>
+            raise ValidationError(refused)
         if action == "reassign":
             to = User.objects.filter(pk=_int(post.get("to_reviewer"))).first()
             services.item_reassign(item=item, to_reviewer=to, lead=request.user, reason=reason)

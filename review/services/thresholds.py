@@ -31,9 +31,11 @@ import numpy as np
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet, Sum
+from django.http import QueryDict
 from django.utils import timezone
 
 from accountability.audit import Actor
+from accountability.nul import nul_errors
 from agents.calibration.selectors import calibration_for
 from review.models import Item, ItemField, Queue, Reason, Review, Verdict
 from review.quality import MIN_SAMPLES, wilson_interval
@@ -430,7 +432,7 @@ class ThresholdsIn:
     reason: str
 
 
-def read_thresholds_form(queue: Queue, raw: Any) -> ThresholdsIn:
+def read_thresholds_form(queue: Queue, raw: QueryDict) -> ThresholdsIn:
     """The apply form: `threshold-<field>` values, the target in percent and a reason.
     Raises ValidationError naming every bad input at once."""
     errors: dict[str, list[str]] = {}
@@ -438,6 +440,7 @@ def read_thresholds_form(queue: Queue, raw: Any) -> ThresholdsIn:
         values = parse_thresholds(queue, raw)
     except ValidationError as invalid:
         values, errors = {}, dict(invalid.message_dict)
+    errors.update(nul_errors(raw))  # the reason is text, kept with the policy version
     try:
         target = float((raw.get("target_error_rate") or "").strip().rstrip("%")) / 100
     except ValueError:

@@ -261,3 +261,19 @@ def test_queues_page_says_when_automation_is_stopped(signed_in, queue):
     services.automation_stop(target=queue, actor=Actor.system("tests"), reason="audit week")
     page = signed_in.get("/").content.decode()
     assert 'data-testid="stopped-claims"' in page and "audit week" in page
+
+
+def test_a_correction_holding_nul_is_shown_next_to_its_field_and_nothing_is_saved(signed_in, agent):
+    item = ingest(agent)
+    _start(signed_in)
+    form = _all_correct(
+        Lease.objects.get(item=item),
+        **{"f0-verdict": "corrected", "f0-value": "PN-4471\x00", "f0-reason": "misread"},
+    )
+    response = signed_in.post(
+        reverse("review:workspace-submit", args=[item.pk]), form, headers=HTMX
+    )
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert '<p class="field-error" id="f0-value-error">must not contain the NUL' in page
+    assert not Review.objects.exists()
