@@ -10,7 +10,7 @@ from playwright.sync_api import Page, Request, expect
 from agents.payload import parse_item
 from review import services
 from review.models import Queue
-from tests.browser.conftest import log_in, screenshot
+from tests.browser.conftest import assert_accessible, log_in, screenshot
 from tests.factories import AgentFactory, QueueFactory, UserFactory, item_payload
 
 # The live server answers from another thread, so the data must really be committed.
@@ -109,3 +109,20 @@ def test_stylesheet_loads(page: Page) -> None:
     assert css.value.status == 200
     background = page.locator("header.topbar").evaluate("e => getComputedStyle(e).backgroundColor")
     assert background == "rgb(13, 27, 42)"
+
+
+def test_an_address_holding_a_nul_character_is_refused_with_a_page_naming_it(page: Page) -> None:
+    lena = UserFactory(username="lena")
+    QueueFactory(slug="claims", name="Claim intake", leads=[lena])
+    log_in(page, "lena")
+
+    response = page.goto("/dashboard/staffing/?queue=claims%00")
+    assert response is not None and response.status == 400
+    expect(page.get_by_role("heading", name="Request refused")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text(
+        "queue must not contain the NUL character (\\u0000)"
+    )
+    assert_accessible(page)
+    screenshot(page, "bad-request-1440x900")
+    page.get_by_role("link", name="return to the queues").click()
+    expect(page.get_by_role("heading", name="Your queues")).to_be_visible()
