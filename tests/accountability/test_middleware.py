@@ -10,7 +10,6 @@ from django.http import HttpResponse
 from django.urls import reverse
 
 from accountability.middleware import NulCharacterMiddleware
-
 from review.models import Item
 from tests.factories import ingest
 from tests.review.test_escalation import decide
