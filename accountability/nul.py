@@ -8,7 +8,7 @@ fails its write, which the middleware answers as a 400.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.http import QueryDict
@@ -16,23 +16,32 @@ from django.http import QueryDict
 NUL_MESSAGE = "must not contain the NUL character (\\u0000)"
 
 
-def nul_paths(data: Any, path: str = "") -> list[str]:
+def nul_paths(data: Any) -> list[str]:
     """The paths (as the API's errors name them: `items[3].fields[0].value`) of every string
     and key in decoded JSON that holds the NUL character."""
+    return paths_holding(data, _holds_nul)
+
+
+def paths_holding(data: Any, test: Callable[[str], bool], path: str = "") -> list[str]:
+    """The paths of every string and key in decoded JSON for which test is true."""
     found: list[str] = []
     if isinstance(data, str):
-        if "\x00" in data:
+        if test(data):
             found.append(path or "body")
     elif isinstance(data, dict):
         for key, value in data.items():
             inner = f"{path}.{_shown(str(key))}" if path else _shown(str(key))
-            if "\x00" in str(key):
+            if test(str(key)):
                 found.append(inner)
-            found += nul_paths(value, inner)
+            found += paths_holding(value, test, inner)
     elif isinstance(data, list):
         for index, value in enumerate(data):
-            found += nul_paths(value, f"{path}[{index}]")
+            found += paths_holding(value, test, f"{path}[{index}]")
     return found
+
+
+def _holds_nul(text: str) -> bool:
+    return "\x00" in text
 
 
 def holding_nul(parameters: Iterable[tuple[str, list[str]]]) -> list[str]:
@@ -50,4 +59,5 @@ def nul_errors(form: QueryDict) -> dict[str, list[str]]:
 
 
 def _shown(name: str) -> str:
-    return name.replace("\x00", "\\u0000")
+    """The name as an error can show it: the NUL character and lone surrogates as escapes."""
+    return name.replace("\x00", "\\u0000").encode("utf-8", "backslashreplace").decode()

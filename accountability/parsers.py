@@ -9,7 +9,7 @@ import orjson
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser, get_encoding
 
-from accountability.nul import NUL_MESSAGE, nul_paths
+from accountability.nul import NUL_MESSAGE, nul_paths, paths_holding
 
 # An integer of 19 digits or more may be past 64 bits, which orjson reads as a float (losing
 # digits without a word). Runs of 19 digits are found with every digit made a 0 and one search
@@ -25,6 +25,9 @@ _UTF8 = {"utf-8", "utf8"}
 # JSON can carry the NUL character only as the escape \u0000 (a raw control character is not
 # JSON): a body without it is not walked through (accountability.nul).
 _NUL_ESCAPE = b"u0000"
+SURROGATE_MESSAGE = (
+    "must be valid Unicode: a lone surrogate (\\ud800 to \\udfff) is half of a character"
+)
 
 
 def holds_a_long_integer(body: bytes) -> bool:
@@ -52,8 +55,9 @@ class FastJSONParser(JSONParser):
     Infinity, a number out of range, a lone surrogate, bad UTF-8), a body in another charset
     and a body with an integer of 19 digits or more (which orjson would round) are read by
     DRF's parser, which answers as it always did; a body nested too deeply for it is a 400
-    (it was a 500). So is a body with the NUL character in a string or key, naming where: no
-    PostgreSQL text column can hold it (it was a 500 when written).
+    (it was a 500). So is a body with the NUL character or a lone surrogate in a string or
+    key, naming where: no PostgreSQL text column can hold the one, no UTF-8 text the other
+    (each was a 500 when written).
     """
 
     def parse(
@@ -61,20 +65,43 @@ class FastJSONParser(JSONParser):
     ) -> Any:
         body = stream.read()
         utf8 = get_encoding(parser_context or {}).lower() in _UTF8
-        data = self._decoded(body, utf8, media_type, parser_context)
+        data, by_orjson = self._decoded(body, utf8, media_type, parser_context)
+        errors = {}
         # Looked for in the bytes first (a fraction of a millisecond for a 2.8 MB batch): every
         # string is walked through only in a body that may hold the character.
-        if (_NUL_ESCAPE in body or not utf8) and (paths := nul_paths(data)):
-            raise ValidationError({path: [NUL_MESSAGE] for path in paths})
+        if _NUL_ESCAPE in body or not utf8:
+            errors.update({path: [NUL_MESSAGE] for path in nul_paths(data)})
+        # orjson refuses a lone surrogate ("\\ud800" alone), which no UTF-8 text can hold;
+        # the standard library reads it into the string, which could then not be stored.
+        if not by_orjson:
+            errors.update({path: [SURROGATE_MESSAGE] for path in surrogate_paths(data)})
+        if errors:
+            raise ValidationError(errors)
         return data
 
-    def _decoded(self, body: bytes, utf8: bool, media_type: str | None, parser_context: Any) -> Any:
+    def _decoded(
+        self, body: bytes, utf8: bool, media_type: str | None, parser_context: Any
+    ) -> tuple[Any, bool]:
+        """The body's data, and whether orjson read it."""
         if utf8 and not holds_a_long_integer(body):
             try:
-                return orjson.loads(body)
+                return orjson.loads(body), True
             except orjson.JSONDecodeError:
                 pass  # DRF's parser says what is wrong, in its words
         try:
-            return super().parse(io.BytesIO(body), media_type, parser_context)
+            return super().parse(io.BytesIO(body), media_type, parser_context), False
         except RecursionError as exc:  # the standard library gives up past ~1,000 levels
             raise ParseError("JSON parse error - nested too deeply") from exc
+
+
+def surrogate_paths(data: Any) -> list[str]:
+    """The paths of the strings and keys holding a lone surrogate (no UTF-8 can encode it)."""
+    return paths_holding(data, _holds_a_lone_surrogate)
+
+
+def _holds_a_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False

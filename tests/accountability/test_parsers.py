@@ -143,3 +143,24 @@ def test_a_nul_character_anywhere_in_an_ingest_is_a_400_naming_it_and_nothing_is
         assert response.status_code == 400, response.content
         assert response.json()["errors"] == {path: ["must not contain the NUL character (\\u0000)"]}
     assert not Item.objects.exists()
+
+
+def test_a_lone_surrogate_is_refused_naming_where_and_a_pair_is_a_character():
+    body = b'{"fields": [{"value": "x\\ud800"}], "\\udfff": 1, "emoji": "\\ud83d\\ude00"}'
+    with pytest.raises(ValidationError) as refused:
+        _parsed(FastJSONParser(), body)
+    assert list(refused.value.detail) == ["fields[0].value", "\\udfff"]
+    # Read by the standard library too (a long integer), a pair is still one character.
+    pair = b'{"emoji": "\\ud83d\\ude00", "n": 12345678901234567890}'
+    assert _parsed(FastJSONParser(), pair) == {"emoji": "😀", "n": 12345678901234567890}
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_in_an_ingest_is_a_400_naming_it_and_nothing_is_stored(agent_client):
+    body = json.dumps(item_payload(rationale="checked", metadata={"a": 1}))
+    body = body.replace('"checked"', '"checked\\ud800"').replace('"a"', '"\\udfff"')
+    response = agent_client.post(SUBMIT, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()["errors"]) == {"rationale", "metadata.\\udfff"}
+    assert "lone surrogate" in response.json()["detail"]
+    assert not Item.objects.exists()
