@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -24,11 +25,25 @@ from review.models import FieldLabel, Item, Queue, Review, Verdict
 
 DEFAULT_DAYS = 56
 MAX_DAYS = 366
+# The days a report may cover: no item is older than 1970, and a year past 9998 leaves no room
+# for the day arithmetic around it (0001-01-01 minus the default range was a 500).
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)
+
+
+def _report_day() -> forms.DateField:
+    return forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[
+            MinValueValidator(FIRST_DAY, f"Choose a day from {FIRST_DAY:%Y-%m-%d} on."),
+            MaxValueValidator(LAST_DAY, f"Choose a day up to {LAST_DAY:%Y-%m-%d}."),
+        ],
+    )
 
 
 class DashboardFilters(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = _report_day()
+    end = _report_day()
     queue = forms.ModelChoiceField(
         queryset=Queue.objects.none(), required=False, to_field_name="slug", empty_label="All"
     )

@@ -38,9 +38,10 @@ def _filters(request: HttpRequest, led: QuerySet[Queue]) -> pages.DashboardFilte
     if not data.get("start"):
         try:
             end = dt.date.fromisoformat(data["end"])
-        except ValueError:
-            end = today  # the form reports the bad end date
-        data["start"] = (end - dt.timedelta(days=pages.DEFAULT_DAYS - 1)).isoformat()
+            start = end - dt.timedelta(days=pages.DEFAULT_DAYS - 1)
+        except (ValueError, OverflowError):  # the form reports the bad end date
+            start = today - dt.timedelta(days=pages.DEFAULT_DAYS - 1)
+        data["start"] = start.isoformat()
     return pages.DashboardFilters(data, queues=led, today=today)
 
 

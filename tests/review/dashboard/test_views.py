@@ -74,6 +74,17 @@ def test_a_reversed_date_range_is_an_error_next_to_the_input(client, lead):
     assert bad.status_code == 400 and "Enter a valid date." in bad.content.decode()
 
 
+@pytest.mark.parametrize("url", ["review:dashboard", "review:dashboard-items"])
+def test_a_day_out_of_the_reportable_years_is_an_error_next_to_the_input(client, lead, url):
+    client.force_login(lead)
+    # 0001-01-01 less the default 56 days is before the first day Python knows: it was a 500.
+    response = client.get(reverse(url), {"end": "0001-01-01", "metric": "arrivals"})
+    assert response.status_code == 400
+    assert "Choose a day from 1970-01-01 on." in response.content.decode()
+    late = client.get(reverse(url), {"start": "9999-12-01", "end": "9999-12-31"})
+    assert late.status_code == 400 and "Choose a day up to 9998-12-31." in late.content.decode()
+
+
 def test_tiles_come_alone_for_live_updates(client, lead, history):
     client.force_login(lead)
     response = client.get(
