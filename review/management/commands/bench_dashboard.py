@@ -103,6 +103,7 @@ def _time_pages(lead: Any, requests: int) -> dict[str, dict[str, float]]:
             {"metric": "reviewed", "start": week_ago, "end": today.isoformat()},
         ),
         "staffing (one queue)": ("/dashboard/staffing/", {"queue": "bench-q0"}),
+        "queues (the lead's home page)": ("/", {}),
     }
     results = {}
     for name, (url, params) in pages.items():
