@@ -114,8 +114,8 @@ class Queue(models.Model):
     )
     target_error_rate = models.FloatField(
         default=0.01,
-        help_text="Highest acceptable share of wrong values among auto-accepted ones; "
-        "threshold advice aims for it.",
+        help_text="Highest acceptable share of auto-accepted items with any wrong value (whole "
+        "items, not fields); the threshold advice aims for it.",
     )
     # Bumped by every change of the routing policy; items record the version they were routed by.
     policy_version = models.PositiveIntegerField(default=1)
