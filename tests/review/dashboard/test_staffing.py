@@ -66,3 +66,22 @@ def test_the_plan_uses_measured_arrivals_and_handle_time(settings, agent, queue,
     tuesday = next(s for s in plan.shifts if (s.weekday, s.shift) == (1, "Day"))
     assert (tuesday.needed, tuesday.active) == (0, 0)
     assert Review.objects.count() == 12
+
+
+@pytest.mark.django_db
+def test_the_handle_time_is_of_timed_reviews_and_a_lead_at_work_counts(
+    settings, agent, queue, reviewer, lead
+):
+    settings.REPORT_TIME_ZONE = "UTC"
+    monday = dt.date(2026, 3, 9)
+    timed, untimed, overridden = (ingest(agent, external_id=n) for n in "abc")
+    for n, item in enumerate((timed, untimed, overridden)):
+        Item.objects.filter(pk=item.pk).update(created_at=at(monday, 9, n))
+    decide_at(queue, reviewer, timed, when=at(monday, 9, 5), seconds=90)
+    decide_at(queue, reviewer, untimed, when=at(monday, 9, 6), seconds=0)  # an API client
+    override = decide_at(queue, lead, overridden, when=at(monday, 9, 7), seconds=600)
+    Review.objects.filter(pk=override.pk).update(is_override=True)
+    plan = queue_staffing(queue, until=at(monday + dt.timedelta(weeks=1), 0), weeks=1)
+    assert plan.handle_seconds == pytest.approx(90)
+    nine = next(h for h in plan.hours if (h.weekday, h.hour) == (0, 9))
+    assert (nine.arrivals_per_hour, nine.active) == (3, 2)
