@@ -67,8 +67,8 @@ class FastJSONParser(JSONParser):
         utf8 = get_encoding(parser_context or {}).lower() in _UTF8
         data, by_orjson = self._decoded(body, utf8, media_type, parser_context)
         errors = {}
-        # Looked for in the bytes first (a fraction of a millisecond for a 2.8 MB batch): every
-        # string is walked through only in a body that may hold the character.
+        # Looked for in the bytes first (1.3 ms for a 2.8 MB batch, half a percent of its time):
+        # every string is walked through only in a body that may hold the character.
         if _NUL_ESCAPE in body or not utf8:
             errors.update({path: [NUL_MESSAGE] for path in nul_paths(data)})
         # orjson refuses a lone surrogate ("\\ud800" alone), which no UTF-8 text can hold;
