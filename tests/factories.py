@@ -132,3 +132,18 @@ def ingest(agent: Agent, *, confidence: float | None = 0.5, **overrides: object)
     assert not errors, errors
     [result] = items_ingest(agent=agent, payloads=[parsed])
     return result.item
+
+
+def reject_held(lease, reviewer, reason: str = "checked", **extra: object):  # noqa: ANN001, ANN201
+    """Reject the item `lease` holds, as its holder, with a reason and no field verdicts."""
+    from review.services import item_decide
+
+    return item_decide(
+        item_id=lease.item_id,
+        reviewer=reviewer,
+        lease_token=lease.token,
+        decision="reject",
+        fields=[],
+        reason=reason,
+        **extra,
+    )

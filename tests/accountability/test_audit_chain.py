@@ -14,7 +14,14 @@ from agents.payload import parse_item
 from review import services
 from review.services import FieldVerdictIn
 from tests.conftest import postgres_only, run_concurrently, tamper
-from tests.factories import AgentFactory, QueueFactory, UserFactory, ingest, item_payload
+from tests.factories import (
+    AgentFactory,
+    QueueFactory,
+    UserFactory,
+    ingest,
+    item_payload,
+    reject_held,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -149,14 +156,7 @@ def test_concurrent_writers_never_fork_the_chain():
             services.items_ingest(agent=agent, payloads=[parse_item(payload)[0]])
             lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
             if lease:
-                services.item_decide(
-                    item_id=lease.item_id,
-                    reviewer=reviewer,
-                    lease_token=lease.token,
-                    decision="reject",
-                    fields=[],
-                    reason="concurrency test",
-                )
+                reject_held(lease, reviewer, "concurrency test")
 
     errors = run_concurrently(ingest_many, list(zip(agents, reviewers, strict=True)), timeout=120)
     assert errors == []

@@ -15,7 +15,7 @@ from review import services
 from review.models import Document, Item, Review
 from review.services import FieldVerdictIn
 from tests.agents.webhooks_support import endpoint_for, verify
-from tests.factories import CLAIM_TEXT, AgentFactory, ingest, item_payload
+from tests.factories import CLAIM_TEXT, AgentFactory, ingest, item_payload, reject_held
 
 pytestmark = pytest.mark.django_db
 
@@ -102,14 +102,7 @@ def test_escalation_and_the_leads_decision_are_both_reported(hooked, agent, revi
     item = ingest(agent)
     decide(item, reviewer, "escalate", reason="needs_specialist")
     lease = services.lease_claim_escalated(item=item, lead=lead)
-    services.item_decide(
-        item_id=item.pk,
-        reviewer=lead,
-        lease_token=lease.token,
-        decision="reject",
-        fields=[],
-        reason="out_of_scope",
-    )
+    reject_held(lease, lead, "out_of_scope")
 
     escalated, decided = payloads(item)
     assert escalated["type"] == "item.escalated"

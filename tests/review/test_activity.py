@@ -11,7 +11,7 @@ from accountability.api import WorkflowError
 from review import services
 from review.models import Item, Lease
 from review.services.leases import record_activity
-from tests.factories import ingest
+from tests.factories import ingest, reject_held
 
 pytestmark = pytest.mark.django_db
 
@@ -76,13 +76,10 @@ def test_review_stores_the_accumulated_active_time(agent, queue, reviewer):
         item_id=item.pk, reviewer=reviewer, lease_token=lease.token, active_seconds=25
     )
     Lease.objects.filter(pk=lease.pk).update(last_seen_at=timezone.now() - dt.timedelta(seconds=10))
-    review = services.item_decide(
-        item_id=item.pk,
-        reviewer=reviewer,
-        lease_token=lease.token,
-        decision="reject",
-        fields=[],
-        reason="illegible",
+    review = reject_held(
+        lease,
+        reviewer,
+        "illegible",
         active_seconds=3,
     )
     assert 27.5 <= review.active_seconds <= 28.5

@@ -11,7 +11,7 @@ from agents.payload import parse_item
 from review import services
 from review.models import Item, Lease
 from tests.conftest import postgres_only, run_concurrently
-from tests.factories import AgentFactory, QueueFactory, UserFactory, item_payload
+from tests.factories import AgentFactory, QueueFactory, UserFactory, item_payload, reject_held
 
 pytestmark = [postgres_only, pytest.mark.django_db(transaction=True)]
 
@@ -39,14 +39,7 @@ def test_twenty_reviewers_claim_two_thousand_items_each_exactly_once():
         while (lease := services.lease_claim_next(queue=queue, reviewer=reviewer)) is not None:
             with lock:
                 claimed.append(lease.item_id)
-            services.item_decide(
-                item_id=lease.item_id,
-                reviewer=reviewer,
-                lease_token=lease.token,
-                decision="reject",
-                fields=[],
-                reason="concurrency test",
-            )
+            reject_held(lease, reviewer, "concurrency test")
 
     errors = run_concurrently(work, [(r,) for r in reviewers])
 

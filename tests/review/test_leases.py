@@ -16,7 +16,7 @@ from accountability.models import AuditEvent
 from review import services
 from review.models import Item, Lease
 from tests.conftest import postgres_only
-from tests.factories import QueueFactory, UserFactory, ingest
+from tests.factories import QueueFactory, UserFactory, ingest, reject_held
 
 pytestmark = pytest.mark.django_db
 
@@ -136,14 +136,7 @@ def test_only_a_claim_of_its_own_commits_without_waiting_for_the_disk(agent, que
     with CaptureQueriesContext(connection) as claim:
         lease = services.lease_claim_next(queue=queue, reviewer=reviewer)
     with CaptureQueriesContext(connection) as decision:
-        services.item_decide(
-            item_id=lease.item_id,
-            reviewer=reviewer,
-            lease_token=lease.token,
-            decision="reject",
-            fields=[],
-            reason="checked",
-        )
+        reject_held(lease, reviewer)
     unflushed = "set_config('synchronous_commit', 'off', true)"
     generic = "set_config('plan_cache_mode', 'force_generic_plan', true)"
     [set_up] = [q["sql"] for q in claim.captured_queries if unflushed in q["sql"]]
@@ -186,14 +179,7 @@ def test_holder_of_an_expired_and_reissued_lease_can_write_nothing(
     later = timezone.now() + dt.timedelta(minutes=queue.lease_minutes + 1)
     services.lease_claim_next(queue=queue, reviewer=other_reviewer, now=later)
     with pytest.raises(WorkflowError, match="ended"):
-        services.item_decide(
-            item_id=item.pk,
-            reviewer=reviewer,
-            lease_token=stale.token,
-            decision="reject",
-            fields=[],
-            reason="wrong document",
-        )
+        reject_held(stale, reviewer, "wrong document")
     with pytest.raises(WorkflowError):
         services.lease_release(
             item_id=item.pk, reviewer=reviewer, lease_token=stale.token, reason="x"
